@@ -1,0 +1,121 @@
+"""Run one source's crawl — in its own process, since Twisted's reactor cannot restart.
+
+``crawl_source()`` is what the Airflow task (or ``fti crawl``) calls: it starts ``python -m crawlers.crawl``
+and returns the batch summary that the child prints as its last stdout line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from include.layout import batch_prefix
+
+SPIDERS = {
+    "jsonld_product": "crawlers.spiders.jsonld_product.JsonLdProductSpider",
+    "instagram_hashtag": "crawlers.spiders.instagram_hashtag.InstagramHashtagSpider",
+    "pinterest_search": "crawlers.spiders.pinterest_search.PinterestSearchSpider",
+}
+
+
+class CrawlError(RuntimeError):
+    """The crawl process failed or reported no summary."""
+
+
+def scrapy_settings(source_name: str, dt: str) -> tuple[Any, type, dict[str, Any]]:
+    """Scrapy settings, spider class and spider kwargs for one source and date."""
+    from scrapy.settings import Settings as ScrapySettings
+    from scrapy.utils.misc import load_object
+
+    from include.lake import open_lake
+    from include.settings import get_settings
+    from include.sources import load_registry
+
+    settings = get_settings()
+    source = load_registry().get(source_name)
+    lake = open_lake()
+    crawl_settings = ScrapySettings()
+    crawl_settings.setmodule("crawlers.settings", priority="project")
+    crawl_settings.setdict(
+        {
+            "IMAGES_STORE": lake.uri("images"),
+            "FTI_LAKE": settings.lake,
+            "FTI_S3_ENDPOINT_URL": settings.s3_endpoint_url,
+            "FTI_SOURCE": source.name,
+            "FTI_KIND": source.kind,
+            "FTI_HORIZON": source.horizon,
+            "FTI_BATCH_PREFIX": batch_prefix(source.kind, source.name, dt),
+            "FTI_MIN_IMAGE_SIDE": settings.min_image_side,
+            "CLOSESPIDER_ITEMCOUNT": settings.max_items_per_crawl,
+            "DOWNLOAD_MAXSIZE": settings.max_image_bytes,
+            "AWS_ENDPOINT_URL": settings.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
+        },
+        priority="cmdline",
+    )
+    if source.allow_private:  # the demo web on loopback: no politeness needed
+        crawl_settings.setdict(
+            {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8},
+            priority="cmdline",
+        )
+    return crawl_settings, load_object(SPIDERS[source.spider]), source.resolved_args(settings.demo_web_url)
+
+
+def run_in_process(source_name: str, dt: str) -> dict[str, Any]:
+    """Crawl in *this* process (once per process) and return the batch summary."""
+    from scrapy.crawler import CrawlerProcess
+
+    crawl_settings, spider_cls, kwargs = scrapy_settings(source_name, dt)
+    process = CrawlerProcess(crawl_settings, install_root_handler=True)
+    crawler = process.create_crawler(spider_cls)
+    process.crawl(crawler, **kwargs)
+    process.start()
+    health = crawler.stats.get_value("fti/health") or {}
+    return {
+        "source": source_name,
+        "dt": dt,
+        "batch": crawl_settings.get("FTI_BATCH_PREFIX"),
+        "rows": health.get("items", 0),
+        "health": health,
+        "finish_reason": crawler.stats.get_value("finish_reason"),
+    }
+
+
+def crawl_source(source_name: str, dt: str, env: dict[str, str] | None = None, timeout: float = 3600) -> dict:
+    """Crawl one source for logical date ``dt`` in a child process.
+
+    Args:
+        source_name: A name from the source registry.
+        dt: Logical date ``YYYY-MM-DD``; the batch is written (or replaced) under that partition.
+        env: Extra environment for the child (API tokens as ``FTI_TOKEN_<CONN_ID>``).
+        timeout: Seconds before the crawl is killed.
+
+    Returns:
+        The summary: batch prefix, row count, health counters.
+    """
+    cmd = [sys.executable, "-m", "crawlers.crawl", "--source", source_name, "--dt", dt]
+    proc = subprocess.run(
+        cmd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    sys.stderr.write(proc.stderr[-20000:])  # the crawl log, into the task log
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise CrawlError(f"crawl of {source_name} for {dt} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m crawlers.crawl --source NAME --dt YYYY-MM-DD``: one crawl, summary JSON on stdout."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--dt", required=True)
+    args = parser.parse_args(argv)
+    summary = run_in_process(args.source, args.dt)
+    print(json.dumps(summary, sort_keys=True), flush=True)
+
+
+if __name__ == "__main__":
+    main()

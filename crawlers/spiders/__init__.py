@@ -1,0 +1,1 @@
+"""One spider module per source *type*; a source is configuration in ``include/sources.yaml``."""

@@ -1,0 +1,64 @@
+"""
+### Crawl one source — `crawl_<source>`
+
+One DAG per source in `include/sources.yaml` (generated from the registry; a source is configuration).
+
+* **crawl** runs the source's Scrapy spider in its own process. Images go to `lake/images/`, the batch
+  manifest and crawl health to `lake/batches/kind=<kind>/source=<source>/dt=<date>/`.
+* **validate** runs the Great Expectations checkpoint over the manifest. A failing batch is moved to
+  `lake/quarantine/…`, the task fails, and nothing from it is embedded.
+* A validated batch updates the Asset `fti_catalog_batches` (portals) or `fti_social_batches` (social), which
+  schedules `embed_catalog` and `rank_trends`.
+
+**Rerun / backfill a date:** trigger with the `date` param (or clear the run of that logical date): the batch of
+that date is replaced, never duplicated. Credentials of API sources come from the Airflow connection named by
+the source's `conn_id` (token in the password field).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import Metadata, Param, dag, task
+
+from include.airflow_support import DEFAULT_ARGS, batches_asset, run_date, token_env
+from include.sources import load_registry
+
+
+def build(source):
+    asset = batches_asset(source.kind)
+
+    @dag(
+        dag_id=f"crawl_{source.name}",
+        doc_md=__doc__,
+        schedule=source.schedule,
+        start_date=datetime(2026, 11, 1),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["fti", "crawl", source.kind] + ([source.horizon] if source.horizon else []),
+        params={"date": Param(None, type=["null", "string"], format="date", description="Partition to crawl")},
+    )
+    def crawl_dag():
+        @task(task_display_name=f"crawl {source.name}")
+        def crawl(**context) -> dict:
+            from crawlers.crawl import crawl_source
+
+            return crawl_source(source.name, run_date(context), env=token_env(source.args.get("conn_id")))
+
+        @task(outlets=[asset])
+        def validate(summary: dict, **context):
+            from include.stages import validate_source
+
+            result = validate_source(source.name, summary["dt"])
+            yield Metadata(asset, extra={"dt": result["dt"], "source": source.name, "rows": result["rows"]})
+            return result
+
+        validate(crawl())
+
+    return crawl_dag()
+
+
+for _source in load_registry().sources:
+    if _source.enabled:
+        build(_source)

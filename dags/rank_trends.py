@@ -1,0 +1,45 @@
+"""
+### Rank and publish winning designs — `rank_trends`
+
+Runs when both the catalog index and the social batches have been updated (Assets `fti_catalog_index` and
+`fti_social_batches`). Social images of the date are embedded, matched to their nearest catalog products in
+Milvus, and the products matched most strongly and most often are ranked (`current` score from street-style
+sources, `upcoming` from fashion-week sources).
+
+Writes `lake/reports/dt=<date>/<run_id>/` (`winning_designs.parquet`, `.csv`, `report.html`, `manifest.json`),
+verifies it, then switches `lake/reports/latest.json` — readers never see a half-written report. Rerunning a
+date with the same inputs rewrites identical tables. Updates the Asset `fti_winning_designs`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import Metadata, Param, dag, task
+
+from include.airflow_support import CATALOG_INDEX, DEFAULT_ARGS, SOCIAL_BATCHES, WINNING_DESIGNS, run_date
+
+
+@dag(
+    doc_md=__doc__,
+    schedule=(CATALOG_INDEX & SOCIAL_BATCHES),
+    start_date=datetime(2026, 11, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["fti", "rank", "publish"],
+    params={"date": Param(None, type=["null", "string"], format="date", description="Partition to rank")},
+)
+def rank_trends():
+    @task(outlets=[WINNING_DESIGNS])
+    def rank_and_publish(**context):
+        from include.stages import rank_and_publish as run
+
+        result = run(run_date(context))
+        yield Metadata(WINNING_DESIGNS, extra={"dt": run_date(context), "run_id": result["run_id"]})
+        return result
+
+    rank_and_publish()
+
+
+rank_trends()

@@ -1,0 +1,77 @@
+"""The match step of ranking: a date's validated social images → their nearest catalog products."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import pandas as pd
+
+from embedding.catalog import make_encoder, open_index
+from include.batches import validated_manifest
+from include.lake import Lake, open_lake
+from include.layout import matches_key
+from include.progress import progress_bar
+from include.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+MATCH_COLUMNS = [
+    "post_sha256", "post_source", "horizon", "post_url", "post_image_key", "likes", "posted_at",
+    "neighbour_rank", "design_sha256", "similarity", "product_id", "portal", "title", "brand", "price",
+    "currency", "product_url", "product_image_key",
+]  # fmt: skip
+
+
+class NoSocialPosts(RuntimeError):
+    """The date has no validated social images to match."""
+
+
+def match_social(dt: str, lake: Lake | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """Embed the date's social images, find each one's top-k catalog neighbours, and store the matches.
+
+    Returns:
+        ``matches`` (lake key of the parquet table), ``posts`` matched, ``rows``, ``skipped``.
+
+    Raises:
+        NoSocialPosts: no validated social batch for ``dt``.
+    """
+    settings = settings or get_settings()
+    lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
+    posts = validated_manifest(lake, "social", dt)
+    if posts.empty:
+        raise NoSocialPosts(f"no validated social images for {dt}: crawl and validate a social source first")
+    encoder = make_encoder(settings)
+    blobs = [lake.read_bytes(k) for k in posts["image_key"]]
+    skipped: list[int] = []
+    with progress_bar(len(blobs), "embed social") as bar:
+        vectors, kept = encoder.embed_bytes(blobs, on_error=lambda i, exc: skipped.append(i), progress=bar)
+    with open_index(settings, encoder.dim) as index:
+        if index.count() == 0:
+            raise RuntimeError(f"the catalog collection {settings.collection} is empty: run the embed stage")
+        neighbours = index.search(vectors, settings.top_k)
+    rows = []
+    for post_idx, hits in zip(kept, neighbours, strict=True):
+        post = posts.iloc[post_idx]
+        for rank, hit in enumerate(hits):
+            rows.append(
+                {
+                    "post_sha256": post["sha256"], "post_source": post["source"], "horizon": post["horizon"],
+                    "post_url": post["page_url"], "post_image_key": post["image_key"],
+                    "likes": int(post["likes"]) if pd.notna(post["likes"]) else 0,
+                    "posted_at": post["posted_at"], "neighbour_rank": rank, "design_sha256": hit["sha256"],
+                    "similarity": round(hit["similarity"], 6), "product_id": hit.get("product_id"),
+                    "portal": hit.get("source"), "title": hit.get("title"), "brand": hit.get("brand"),
+                    "price": hit.get("price"), "currency": hit.get("currency"),
+                    "product_url": hit.get("page_url"), "product_image_key": hit.get("image_key"),
+                }
+            )  # fmt: skip
+    frame = pd.DataFrame(rows, columns=MATCH_COLUMNS)
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    key = matches_key(dt)
+    lake.write_bytes(key, buf.getvalue())
+    for i in skipped:
+        log.warning("skipped undecodable social image %s", posts.iloc[i]["image_key"])
+    return {"dt": dt, "matches": key, "posts": len(kept), "rows": len(frame), "skipped": len(skipped)}

@@ -1,0 +1,79 @@
+"""The thin layer between Airflow and the stages: Assets, default args, the run's date and credentials.
+
+Only DAG files and this module import Airflow; stage functions take and return plain values.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import Asset
+
+log = logging.getLogger(__name__)
+
+CATALOG_BATCHES = Asset(name="fti_catalog_batches", uri="fti://lake/batches/kind=portal")
+SOCIAL_BATCHES = Asset(name="fti_social_batches", uri="fti://lake/batches/kind=social")
+CATALOG_INDEX = Asset(name="fti_catalog_index", uri="fti://milvus/catalog")
+WINNING_DESIGNS = Asset(name="fti_winning_designs", uri="fti://lake/reports/latest")
+
+
+def batches_asset(kind: str) -> Asset:
+    """The Asset a validated batch of ``kind`` (portal | social) updates."""
+    return CATALOG_BATCHES if kind == "portal" else SOCIAL_BATCHES
+
+
+def default_args() -> dict[str, Any]:
+    """Task defaults: owner, retries (>= 2) with exponential backoff from ``FTI_RETRY_DELAY_SECONDS``."""
+    from include.settings import get_settings
+
+    settings = get_settings()
+    return {
+        "owner": "fti-data",
+        "retries": settings.retries,
+        "retry_delay": timedelta(seconds=settings.retry_delay_seconds),
+        "retry_exponential_backoff": True,
+    }
+
+
+DEFAULT_ARGS = default_args()
+
+
+def run_date(context: dict[str, Any]) -> str:
+    """The partition (``YYYY-MM-DD``) a task works on.
+
+    Order: the ``date`` param of a manual run, the logical date, the newest ``dt`` carried by the triggering
+    Asset events (asset-triggered runs have no logical date), then the day the run was due.
+    """
+    params = context.get("params") or {}
+    if params.get("date"):
+        return str(params["date"])[:10]
+    logical = context.get("logical_date")
+    if logical is not None:
+        return logical.strftime("%Y-%m-%d")
+    dates = [
+        str(event.extra["dt"])
+        for events in (context.get("triggering_asset_events") or {}).values()
+        for event in events
+        if getattr(event, "extra", None) and event.extra.get("dt")
+    ]
+    if dates:
+        return max(dates)
+    dag_run = context.get("dag_run")
+    return dag_run.run_after.strftime("%Y-%m-%d")
+
+
+def token_env(conn_id: str | None) -> dict[str, str]:
+    """``FTI_TOKEN_<CONN_ID>`` from the Airflow connection's password, when that connection exists."""
+    if not conn_id:
+        return {}
+    from airflow.sdk import Connection
+
+    try:
+        conn = Connection.get(conn_id)
+    except Exception:  # no such connection: the spider skips the source with a clear message
+        log.info("no Airflow connection %s", conn_id)
+        return {}
+    token = conn.password or (conn.extra_dejson or {}).get("token")
+    return {f"FTI_TOKEN_{conn_id.upper()}": token} if token else {}

@@ -1,0 +1,422 @@
+"""A seeded, reproducible "world" behind the demo web: two shops' catalogs and a social feed with trends.
+
+:func:`build_world` draws every product and post from one seed. Ten catalog products are *planted* trends:
+about 60 % of the social posts are consumer photos of them (more for stronger trends), the rest are noise.
+Images are rendered lazily and cached (:meth:`World.image_bytes`); :meth:`World.truth` is the answer key.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from include.demoweb.apparel import (
+    PALETTE,
+    Design,
+    consumer_view_of_photo,
+    jpeg_bytes,
+    random_design,
+    render_consumer_view,
+    render_product,
+)
+
+EPOCH = date(2026, 11, 1)
+PORTALS = ("boutique", "outlet")
+BRANDS = {
+    "boutique": ["Maison Verre", "Alder & Finch", "Kestrel Studio", "Ottoline"],
+    "outlet": ["Northbound", "Pale Harbour", "Basics & Co.", "Ottoline Outlet"],
+}
+STYLES = {
+    "tshirt": ["t-shirt", "crew-neck tee", "oversized tee"],
+    "shirt": ["shirt", "oxford shirt", "poplin shirt"],
+    "dress": ["midi dress", "shirt dress", "tea dress"],
+    "skirt": ["A-line skirt", "midi skirt", "mini skirt"],
+    "trousers": ["wide-leg trousers", "straight trousers", "tailored trousers"],
+    "shorts": ["shorts", "chino shorts", "bermuda shorts"],
+    "jacket": ["blazer", "jacket", "cropped jacket"],
+    "hoodie": ["hoodie", "zip hoodie", "oversized hoodie"],
+    "coat": ["trench coat", "wool coat", "longline coat"],
+    "tanktop": ["vest top", "tank top", "camisole"],
+}
+BASE_PRICE = {
+    "tshirt": 18,
+    "shirt": 35,
+    "dress": 55,
+    "skirt": 38,
+    "trousers": 45,
+    "shorts": 25,
+    "jacket": 85,
+    "hoodie": 42,
+    "coat": 140,
+    "tanktop": 15,
+}
+IG_TAGS = ["#ootd", "#fashion", "#style", "#whatiwore", "#londonstyle", "#lookoftheday", "#instafashion"]
+IG_LINES = [
+    "Sunday stroll",
+    "New in!",
+    "Obsessed with this one",
+    "Outfit of the day",
+    "City vibes",
+    "Coffee run",
+    "Weekend mood",
+    "Can't stop wearing this",
+]
+PIN_TITLES = [
+    "London Fashion Week street style",
+    "LFW runway look",
+    "Fashion week inspiration",
+    "Next season trend",
+    "Street style at the shows",
+]
+POST_SIZE = (320, 320)
+N_PLANTED = 10
+PLANTED_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class Product:
+    """A catalog product of one shop portal; ``design`` is None for real photos (then ``photo`` is a path)."""
+
+    sku: str
+    portal: str
+    title: str
+    brand: str
+    price: float
+    currency: str
+    category: str
+    image_id: str
+    description: str
+    design: Design | None = None
+    photo: str | None = None
+
+
+@dataclass(frozen=True)
+class Post:
+    """A social post: a consumer photo of a planted design, of another catalog product, or of neither."""
+
+    post_id: str
+    network: str
+    title: str
+    caption: str
+    like_count: int
+    comments_count: int
+    timestamp: str
+    image_id: str
+    planted_sku: str | None
+    source_sku: str | None = None
+    design: Design | None = None
+    photo: str | None = None
+    colour_hex: str = "#808080"
+
+
+@dataclass(frozen=True)
+class PlantedTrend:
+    """A catalog product made to trend: its posts appear in proportion to its strength."""
+
+    sku: str
+    portal: str
+    title: str
+    horizon: str
+    base_weight: float
+
+    def strength(self, day: int) -> float:
+        """The trend's strength on ``day`` (days after 2026-11-01).
+
+        Hook for evolving trends (rising, fading, newly planted). Constant for now, so every day of a world
+        has the same planted set and weights; :func:`build_world` allocates posts in proportion to it.
+        """
+        del day
+        return self.base_weight
+
+    def as_dict(self, day: int) -> dict:
+        """The truth-file record: sku, portal, title, horizon and weight on ``day``."""
+        return {
+            "sku": self.sku,
+            "portal": self.portal,
+            "title": self.title,
+            "horizon": self.horizon,
+            "weight": round(self.strength(day), 4),
+        }
+
+
+@dataclass
+class World:
+    """Everything the demo web serves. Build it with :func:`build_world`."""
+
+    seed: int
+    day: int
+    products: list[Product]
+    posts: list[Post]
+    trends: list[PlantedTrend]
+    images_dir: str | None = None
+    _by_sku: dict[str, Product] = field(default_factory=dict, repr=False)
+    _by_post: dict[str, Post] = field(default_factory=dict, repr=False)
+    _cache: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_sku = {p.sku: p for p in self.products}
+        self._by_post = {p.post_id: p for p in self.posts}
+
+    @property
+    def date(self) -> date:
+        """The world's calendar date (2026-11-01 + day)."""
+        return EPOCH + timedelta(days=self.day)
+
+    @property
+    def planted(self) -> list[dict]:
+        """The planted trends as truth records ({sku, portal, title, horizon, weight})."""
+        return [t.as_dict(self.day) for t in self.trends]
+
+    def product(self, sku: str) -> Product:
+        """The product with ``sku`` (``KeyError`` if unknown)."""
+        return self._by_sku[sku]
+
+    def post(self, post_id: str) -> Post:
+        """The post with ``post_id`` (``KeyError`` if unknown)."""
+        return self._by_post[post_id]
+
+    def products_of(self, portal: str) -> list[Product]:
+        """The catalog of one portal, in sku order."""
+        return [p for p in self.products if p.portal == portal]
+
+    def posts_of(self, network: str) -> list[Post]:
+        """The posts of one network, newest first."""
+        return [p for p in self.posts if p.network == network]
+
+    def image_bytes(self, image_id: str) -> bytes:
+        """JPEG bytes of an image (``p-<sku>`` or ``s-<post_id>``), rendered on first use then cached.
+
+        Raises:
+            KeyError: unknown image id.
+        """
+        cached = self._cache.get(image_id)
+        if cached is not None:
+            return cached
+        kind, _, key = image_id.partition("-")
+        if kind == "p":
+            prod = self._by_sku[key]
+            data = Path(prod.photo).read_bytes() if prod.photo else jpeg_bytes(render_product(prod.design), 90)
+        elif kind == "s":
+            post = self._by_post[key]
+            rng = np.random.default_rng([self.seed, zlib.crc32(post.post_id.encode())])
+            if post.photo:
+                with Image.open(post.photo) as photo:
+                    img = consumer_view_of_photo(photo, rng, POST_SIZE)
+            else:
+                img = render_consumer_view(post.design, rng, POST_SIZE)
+            data = jpeg_bytes(img, int(rng.integers(72, 91)))
+        else:
+            raise KeyError(image_id)
+        with self._lock:
+            self._cache[image_id] = data
+        return data
+
+    def truth(self) -> dict:
+        """The answer key for evaluation: seed, day, date, sizes, planted trends and their post counts."""
+        counts: dict[str, dict[str, int]] = {t.sku: {"instagram": 0, "pinterest": 0} for t in self.trends}
+        for p in self.posts:
+            if p.planted_sku:
+                counts[p.planted_sku][p.network] += 1
+        return {
+            "seed": self.seed,
+            "day": self.day,
+            "date": self.date.isoformat(),
+            "n_products": len(self.products),
+            "n_posts": len(self.posts),
+            "planted": self.planted,
+            "post_counts": counts,
+        }
+
+
+def _title(d: Design, rng: np.random.Generator) -> str:
+    adj = {
+        "solid": "",
+        "stripes": "pinstripe" if d.stripe_width < 14 else "striped",
+        "dots": "polka-dot",
+        "checks": "gingham" if d.check_size < 30 else "checked",
+        "print": f"{d.motif} print",
+    }[d.pattern]
+    styles = STYLES[d.silhouette]
+    extra = {"none": "", "graphic": "graphic"}.get(d.feature, "colour-block")
+    words = [d.base, adj, extra, styles[int(rng.integers(len(styles)))]]
+    text = " ".join(w for w in words if w)
+    return text[0].upper() + text[1:].lower()
+
+
+def _key(d: Design) -> tuple:
+    """What makes two designs look the same (print seeds of other patterns are unused)."""
+    if d.pattern == "solid":  # the secondary colour only shows in the trims
+        return (d.silhouette, d.base, d.pattern, d.feature, d.accent)
+    return (
+        d.silhouette,
+        d.base,
+        d.secondary,
+        d.pattern,
+        d.orientation,
+        d.stripe_width // 3,
+        d.dot_radius // 2,
+        d.dot_spacing // 4,
+        d.check_size // 4,
+        d.motif_seed,
+    )
+
+
+def _load_photos(images_dir: str) -> list[dict]:
+    root = Path(images_dir)
+    with open(root / "styles.csv", newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if (root / "images" / f"{r['id']}.jpg").is_file()]
+    for r in rows:
+        r["path"] = str(root / "images" / f"{r['id']}.jpg")
+    return sorted(rows, key=lambda r: int(r["id"]) if r["id"].isdigit() else r["id"])
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def build_world(
+    seed: int = 7, n_products: int = 1000, n_posts: int = 300, day: int = 0, images_dir: str | None = None
+) -> World:
+    """Draw a reproducible world.
+
+    Args:
+        seed: Everything (catalog, planted trends, posts, images) follows from it.
+        n_products: Catalog size over both portals (capped by the photos available with ``images_dir``).
+        n_posts: Social posts over both networks (about 2/3 instagram, 1/3 pinterest).
+        day: Days after 2026-11-01; only the post timestamps change with it for now (see
+            :meth:`PlantedTrend.strength`).
+        images_dir: Optional folder in the Kaggle "fashion product images" layout (``styles.csv`` and
+            ``images/<id>.jpg``); products are then those real photos and posts consumer views of them.
+
+    Returns:
+        The :class:`World`.
+    """
+    rng = np.random.default_rng(seed)
+    photos = _load_photos(images_dir) if images_dir else []
+    if images_dir and not photos:
+        raise ValueError(f"{images_dir}: no styles.csv row has its images/<id>.jpg")
+    if photos:
+        photos = [photos[i] for i in rng.permutation(len(photos))]
+        n_products = min(n_products, max(1, len(photos) * 2 // 3))
+    if n_products < 1:
+        raise ValueError("n_products must be >= 1")
+    portals = np.array([PORTALS[i % 2] for i in range(n_products)])[rng.permutation(n_products)]
+    seen: set[tuple] = set()
+    products: list[Product] = []
+    for i in range(n_products):
+        portal = str(portals[i])
+        brand = BRANDS[portal][int(rng.integers(len(BRANDS[portal])))]
+        sku = f"{'BTQ' if portal == 'boutique' else 'OUT'}-{10001 + i}"
+        factor = rng.lognormal(0, 0.25) * (1.0 if portal == "boutique" else 0.6)
+        if photos:
+            row = photos[i]
+            category = row["articleType"]
+            title = row.get("productDisplayName") or f"{row['baseColour']} {row['articleType']}"
+            design, photo, base = None, row["path"], 40.0
+        else:
+            design = random_design(rng)
+            while _key(design) in seen:
+                design = random_design(rng)
+            seen.add(_key(design))
+            category, title, photo = design.silhouette, _title(design, rng), None
+            base = BASE_PRICE[design.silhouette]
+        price = round(max(4.0, round(base * factor)) - 0.01, 2)
+        desc = f"{title} by {brand.rstrip('.')}. Regular fit. Machine washable. Free returns within 30 days."
+        products.append(Product(sku, portal, title, brand, price, "GBP", category, f"p-{sku}", desc, design, photo))
+
+    # Planted trends: strongest first, weights 1.0 -> 0.5; two of them upcoming (pinterest only).
+    n_planted = min(N_PLANTED, n_products)
+    chosen = rng.choice(n_products, n_planted, replace=False)
+    weights = np.linspace(1.0, 0.5, n_planted) if n_planted > 1 else np.ones(1)
+    upcoming = set(rng.choice(n_planted, min(2, n_planted // 5), replace=False).tolist())
+    trends = [
+        PlantedTrend(
+            products[j].sku,
+            products[j].portal,
+            products[j].title,
+            "upcoming" if k in upcoming else "current",
+            float(weights[k]),
+        )
+        for k, j in enumerate(chosen)
+    ]
+    strengths = np.array([t.strength(day) for t in trends])
+    n_planted_posts = round(PLANTED_SHARE * n_posts)
+    quota = strengths / strengths.sum() * n_planted_posts
+    counts = np.floor(quota).astype(int)
+    for k in np.argsort(-(quota - counts), kind="stable")[: n_planted_posts - counts.sum()]:
+        counts[k] += 1
+
+    # (planted_sku, source_sku, design, photo, network) per post.
+    specs: list[tuple[str | None, str | None, Design | None, str | None, str]] = []
+    for k, t in enumerate(trends):
+        prod = products[int(chosen[k])]
+        for _ in range(counts[k]):
+            net = "pinterest" if t.horizon == "upcoming" or rng.random() < 0.1 else "instagram"
+            specs.append((t.sku, t.sku, prod.design, prod.photo, net))
+    n_noise = n_posts - len(specs)
+    pin_so_far = sum(s[4] == "pinterest" for s in specs)
+    p_pin = float(np.clip((n_posts / 3 - pin_so_far) / max(n_noise, 1), 0.0, 1.0))
+    planted_idx = {int(j) for j in chosen}
+    spare = [i for i in rng.permutation(n_products).tolist() if i not in planted_idx]
+    extra_photos = photos[n_products:]
+    for _ in range(n_noise):
+        net = "pinterest" if rng.random() < p_pin else "instagram"
+        if spare and rng.random() < 0.5:
+            prod = products[spare.pop()]
+            specs.append((None, prod.sku, prod.design, prod.photo, net))
+        elif extra_photos:
+            specs.append((None, None, None, extra_photos[int(rng.integers(len(extra_photos)))]["path"], net))
+        else:
+            d = random_design(rng)
+            while _key(d) in seen:
+                d = random_design(rng)
+            seen.add(_key(d))
+            specs.append((None, None, d, None, net))
+    specs = [specs[i] for i in rng.permutation(len(specs))]
+
+    # Newest first; times of day are drawn independently of ``day`` so only the date moves.
+    seconds = np.sort(rng.integers(0, 86400, len(specs)))[::-1]
+    midnight = datetime.combine(EPOCH + timedelta(days=day), datetime.min.time(), tzinfo=UTC)
+    colours = {n.lower(): rgb for n, rgb in PALETTE.items()}
+    photo_colour = {r["path"]: r["baseColour"].lower() for r in photos}
+    posts: list[Post] = []
+    for i, (planted_sku, source_sku, d, photo, net) in enumerate(specs):
+        ts = (midnight + timedelta(seconds=int(seconds[i]))).isoformat()
+        post_id = str((17_900_000_000_000_000 if net == "instagram" else 1_100_000_000_000_000) + 1000 + i)
+        strength = trends[[t.sku for t in trends].index(planted_sku)].strength(day) if planted_sku else 0.2
+        likes = int(rng.lognormal(np.log(150 + 900 * strength), 0.6))
+        mention = _title(d, rng).lower() if d is not None and rng.random() < 0.3 else ""
+        if net == "instagram":
+            tags = " ".join(["#streetstyle", *rng.choice(IG_TAGS, int(rng.integers(2, 5)), replace=False)])
+            title = IG_LINES[int(rng.integers(len(IG_LINES)))]
+        else:
+            tags = "#lfw #fashionweek #streetstyle"
+            title = PIN_TITLES[int(rng.integers(len(PIN_TITLES)))]
+        caption = " ".join(x for x in (f"{title}.", f"Loving this {mention}." if mention else "", tags) if x)
+        rgb = d.base_rgb if d is not None else colours.get(photo_colour.get(photo or ""), (128, 128, 128))
+        posts.append(
+            Post(
+                post_id,
+                net,
+                title,
+                caption,
+                likes,
+                int(likes * rng.uniform(0.01, 0.05)),
+                ts,
+                f"s-{post_id}",
+                planted_sku,
+                source_sku,
+                d,
+                photo,
+                _hex(rgb),
+            )
+        )
+    return World(seed, day, products, posts, trends, images_dir)

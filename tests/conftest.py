@@ -1,0 +1,65 @@
+"""Shared fixtures: a real moto S3 server on loopback, isolated settings, small images."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+
+import pytest
+from PIL import Image
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    """Every test gets its own lake and Milvus file; the settings cache is cleared around it."""
+    from include.settings import get_settings
+
+    for key in list(os.environ):
+        if key.startswith("FTI_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("FTI_LAKE", str(tmp_path / "lake"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A moto S3 server on 127.0.0.1 (real HTTP), yielding its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, monkeypatch):
+    """A fresh bucket on the moto server, with dummy credentials in the environment."""
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    name = f"fti-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=name)
+    return name
+
+
+def jpeg_bytes(color=(200, 30, 30), size=(96, 96)) -> bytes:
+    """A small solid JPEG."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "JPEG")
+    return buf.getvalue()

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from training.backbones import (
+    WeightsUnavailable,
+    create_backbone,
+    load_offline_weights,
+    preprocessing_for,
+)
+
+REAL = Path(__file__).resolve().parents[3] / "shared/data/fashion-product-images"
+
+
+def test_lite0_offline_weights_load_into_every_tensor():
+    pretrained = create_backbone("tf_efficientnet_lite0", pretrained=True)
+    random_init = create_backbone("tf_efficientnet_lite0", pretrained=False)
+    assert pretrained.num_features == 1280
+    w_pre = pretrained.conv_stem.weight
+    assert not torch.equal(w_pre, random_init.conv_stem.weight)
+    # BatchNorm running statistics came from the file too (timm initialises them to 0/1).
+    assert not torch.allclose(pretrained.bn2.running_var, torch.ones_like(pretrained.bn2.running_var))
+
+
+def test_preprocessing_of_the_lite_family():
+    prep = preprocessing_for("tf_efficientnet_lite0")
+    assert prep.size == 224 and prep.mean == (0.5, 0.5, 0.5) and prep.std == (0.5, 0.5, 0.5)
+    assert preprocessing_for("tf_efficientnet_lite2").size == 260
+
+
+def test_original_efficientnet_b3_stays_selectable_without_the_hub():
+    model = create_backbone("efficientnet_b3", pretrained=False)
+    assert model.num_features == 1536
+
+
+def test_weights_of_another_architecture_are_refused():
+    import timm
+
+    other = timm.create_model("tf_efficientnet_lite1", pretrained=False, num_classes=0)
+    with pytest.raises(WeightsUnavailable, match="does not fit"):
+        load_offline_weights(other, "tf_efficientnet_lite0")
+
+
+@pytest.mark.skipif(not REAL.exists(), reason="real photos only exist beside the checkout (../shared/data)")
+def test_imagenet_head_recognises_real_tshirts():
+    import timm
+    from PIL import Image
+
+    from embedding.encoder import to_array
+
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False).eval()
+    load_offline_weights(model, "tf_efficientnet_lite0")
+    with open(REAL / "styles.csv", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["articleType"] == "Tshirts"][:10]
+    prep = preprocessing_for("tf_efficientnet_lite0")
+    batch = np.stack([to_array(Image.open(REAL / "images" / f"{r['id']}.jpg"), prep) for r in rows])
+    with torch.inference_mode():
+        top = model(torch.from_numpy(batch)).argmax(1).tolist()
+    jersey = 610  # ImageNet "jersey, T-shirt, tee shirt"
+    assert sum(t == jersey for t in top) >= 6, top
