@@ -42,7 +42,7 @@ def scrapy_settings(source_name: str, dt: str) -> tuple[Any, type, dict[str, Any
     crawl_settings.setmodule("crawlers.settings", priority="project")
     crawl_settings.setdict(
         {
-            "IMAGES_STORE": lake.uri("images"),
+            "IMAGES_STORE": lake.uri("images") + "/",  # S3 stores join prefix and path as-is
             "FTI_LAKE": settings.lake,
             "FTI_S3_ENDPOINT_URL": settings.s3_endpoint_url,
             "FTI_SOURCE": source.name,

@@ -125,15 +125,27 @@ class CatalogIndex:
         return int(res[0]["count(*)"])
 
     def search(self, vectors: np.ndarray, top_k: int, ef: int = 128) -> list[list[dict[str, Any]]]:
-        """Top-k neighbours per query vector: dicts with ``sha256``, ``similarity`` and the metadata."""
+        """Top-k neighbours per query vector: dicts with ``sha256``, ``similarity`` and the metadata.
+
+        The index finds the neighbours; their cosine similarity is then recomputed exactly (float64) from the
+        stored vectors, so a rerun gives identical numbers whether Milvus answered from a growing segment
+        (brute force) or from the built HNSW graph.
+        """
         if len(vectors) == 0:
             return []
         self.client.load_collection(self.collection)
         hits = self.client.search(
             self.collection, data=vectors.astype(np.float32).tolist(), limit=top_k,
-            output_fields=list(META_FIELDS), search_params={"metric_type": "COSINE", "params": {"ef": ef}},
+            output_fields=[*META_FIELDS, "vector"], search_params={"metric_type": "COSINE", "params": {"ef": ef}},
         )  # fmt: skip
-        return [
-            [{"sha256": h["sha256"], "similarity": float(h["distance"]), **h["entity"]} for h in per_query]
-            for per_query in hits
-        ]
+        results = []
+        for query, per_query in zip(vectors.astype(np.float64), hits, strict=True):
+            query = query / max(np.linalg.norm(query), 1e-12)
+            rows = []
+            for hit in per_query:
+                entity = dict(hit["entity"])
+                stored = np.asarray(entity.pop("vector"), dtype=np.float64)
+                similarity = float(query @ stored / max(np.linalg.norm(stored), 1e-12))
+                rows.append({"sha256": hit["sha256"], "similarity": similarity, **entity})
+            results.append(sorted(rows, key=lambda r: (-round(r["similarity"], 9), r["sha256"])))
+        return results

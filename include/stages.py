@@ -22,13 +22,20 @@ def validate_source(source_name: str, dt: str, lake: Lake | None = None) -> dict
     Raises:
         include.validation.BatchValidationError: the batch failed (it was moved to quarantine).
     """
+    from include.layout import MANIFEST, VALIDATION, quarantine_prefix
     from include.sources import load_registry
-    from include.validation import raise_for_failure, validate_batch
+    from include.validation import BatchValidationError, raise_for_failure, validate_batch
 
     settings = get_settings()
     lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
     source = load_registry().get(source_name)
     prefix = batch_prefix(source.kind, source.name, dt)
+    quarantined = quarantine_prefix(source.kind, source.name, dt)
+    if not lake.exists(prefix + MANIFEST) and lake.exists(quarantined + MANIFEST):
+        raise BatchValidationError(
+            f"batch {prefix} was quarantined by an earlier attempt; see {lake.uri(quarantined + VALIDATION)} "
+            "and rerun the crawl of this date once the source is fixed"
+        )
     report = validate_batch(
         lake,
         prefix,

@@ -47,7 +47,7 @@ def digest(path) -> dict[str, str]:
 def count_vectors(milvus_file) -> int:
     """Row count, read in a child process (Milvus Lite keeps a file locked until its process exits)."""
     code = (
-        f"from pymilvus import MilvusClient; c = MilvusClient({str(milvus_file)!r}); "
+        f"from pymilvus import MilvusClient; c = MilvusClient({str(milvus_file)!r}); c.load_collection('catalog'); "
         "print(c.query('catalog', filter='', output_fields=['count(*)'])[0]['count(*)'])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
@@ -57,7 +57,7 @@ def count_vectors(milvus_file) -> int:
 def test_dags_publish_planted_trends_and_reruns_are_idempotent(tmp_path_factory, web, world):
     tmp = tmp_path_factory.mktemp("e2e")
     env = env_for(tmp, web)
-    run_pipeline(DT, env, log=lambda *_: None)
+    print(run_pipeline(DT, env, log=print))
 
     lake = tmp / "lake"
     latest = json.loads((lake / "reports/latest.json").read_text())
@@ -78,7 +78,7 @@ def test_dags_publish_planted_trends_and_reruns_are_idempotent(tmp_path_factory,
     )
     before = digest(run_dir)
 
-    run_pipeline(DT, env, log=lambda *_: None)  # the same date again
+    print(run_pipeline(DT, env, log=print))  # the same date again
     latest_again = json.loads((lake / "reports/latest.json").read_text())
     assert latest_again["run_id"] == latest["run_id"]
     assert digest(run_dir) == before  # byte-identical tables and report
@@ -93,7 +93,7 @@ def test_the_same_pipeline_publishes_to_s3(tmp_path_factory, web, world, s3_serv
         FTI_LAKE=f"s3://{s3_bucket}/fti", FTI_S3_ENDPOINT_URL=s3_server, FTI_MILVUS_URI=str(tmp / "milvus.db"),
         AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
     )  # fmt: skip
-    run_pipeline(DT, env, log=lambda *_: None)
+    print(run_pipeline(DT, env, log=print))
 
     s3 = boto3.client("s3", endpoint_url=s3_server)  # an analyst reading the report
     latest = json.loads(s3.get_object(Bucket=s3_bucket, Key="fti/reports/latest.json")["Body"].read())
