@@ -19,7 +19,9 @@ from typing import Any
 from itemadapter import ItemAdapter
 from PIL import Image
 from scrapy.exceptions import DropItem
+from scrapy.exceptions import IgnoreRequest
 from scrapy.pipelines.images import ImageException, ImagesPipeline
+from scrapy.pipelines.media import FileException
 
 from include.lake import Lake, open_lake
 from include.layout import HEALTH, IMAGES_PREFIX, MANIFEST, MANIFEST_COLUMNS
@@ -86,6 +88,20 @@ class LakeImagesPipeline(ImagesPipeline):
         path = self.file_path(request, response=response, info=info, item=item)
         converted, buf = self.convert_image(image, response_body=io.BytesIO(response.body))
         yield path, converted, buf
+
+    def media_failed(self, failure, request, info):  # noqa: D102 (Scrapy hook)
+        # Scrapy replaces the reason (404 "download-error", our image checks) by a bare exception: keep it.
+        value = failure.value
+        if isinstance(value, IgnoreRequest):
+            reason = "filtered"
+        elif isinstance(value, FileException) and str(value):
+            reason = skip_reason(value)
+        else:
+            reason = "fetch-error"
+        try:
+            super().media_failed(failure, request, info)
+        except Exception as exc:
+            raise FileException(f"{reason}: {value}") from exc
 
     def convert_image(self, image, size=None, *, response_body):  # noqa: D102 (Scrapy hook)
         if image.mode in ("RGBA", "LA", "P"):

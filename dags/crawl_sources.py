@@ -21,7 +21,7 @@ from datetime import datetime
 
 from airflow.sdk import Metadata, Param, dag, task
 
-from include.airflow_support import DEFAULT_ARGS, batches_asset, run_date, token_env
+from include.airflow_support import DEFAULT_ARGS, batches_asset, run_date, token_env, use_aws_connection
 from include.sources import load_registry
 
 
@@ -44,12 +44,14 @@ def build(source):
         def crawl(**context) -> dict:
             from crawlers.crawl import crawl_source
 
+            use_aws_connection()
             return crawl_source(source.name, run_date(context), env=token_env(source.args.get("conn_id")))
 
         @task(outlets=[asset])
         def validate(summary: dict, **context):
             from include.stages import validate_source
 
+            use_aws_connection()
             result = validate_source(source.name, summary["dt"])
             yield Metadata(asset, extra={"dt": result["dt"], "source": source.name, "rows": result["rows"]})
             return result

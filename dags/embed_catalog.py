@@ -16,7 +16,7 @@ from datetime import datetime
 
 from airflow.sdk import Metadata, Param, dag, task
 
-from include.airflow_support import CATALOG_BATCHES, CATALOG_INDEX, DEFAULT_ARGS, run_date
+from include.airflow_support import CATALOG_BATCHES, CATALOG_INDEX, DEFAULT_ARGS, run_date, use_aws_connection
 
 
 @dag(
@@ -34,6 +34,7 @@ def embed_catalog():
     def embed(**context):
         from embedding.catalog import embed_catalog as run
 
+        use_aws_connection()
         counts = run(run_date(context))
         yield Metadata(CATALOG_INDEX, extra={"dt": counts["dt"], "vectors": counts["collection"]})
         return counts

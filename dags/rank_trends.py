@@ -17,7 +17,14 @@ from datetime import datetime
 
 from airflow.sdk import Metadata, Param, dag, task
 
-from include.airflow_support import CATALOG_INDEX, DEFAULT_ARGS, SOCIAL_BATCHES, WINNING_DESIGNS, run_date
+from include.airflow_support import (
+    CATALOG_INDEX,
+    DEFAULT_ARGS,
+    SOCIAL_BATCHES,
+    WINNING_DESIGNS,
+    run_date,
+    use_aws_connection,
+)
 
 
 @dag(
@@ -35,6 +42,7 @@ def rank_trends():
     def rank_and_publish(**context):
         from include.stages import rank_and_publish as run
 
+        use_aws_connection()
         result = run(run_date(context))
         yield Metadata(WINNING_DESIGNS, extra={"dt": run_date(context), "run_id": result["run_id"]})
         return result

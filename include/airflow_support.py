@@ -6,6 +6,7 @@ Only DAG files and this module import Airflow; stage functions take and return p
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -77,3 +78,33 @@ def token_env(conn_id: str | None) -> dict[str, str]:
         return {}
     token = conn.password or (conn.extra_dejson or {}).get("token")
     return {f"FTI_TOKEN_{conn_id.upper()}": token} if token else {}
+
+
+def use_aws_connection() -> None:
+    """Give this task (and the processes it starts) the S3 credentials of the Airflow connection.
+
+    Applies when the lake is on S3 and the connection ``FTI_AWS_CONN_ID`` (default ``aws_default``) exists: its
+    login/password become ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` and its extra ``endpoint_url`` and
+    ``region_name`` the endpoint and region, unless the environment already sets them (the standard AWS
+    credential chain wins).
+    """
+    from airflow.sdk import Connection
+
+    from include.settings import get_settings
+
+    settings = get_settings()
+    if not settings.lake.startswith("s3://"):
+        return
+    try:
+        conn = Connection.get(settings.aws_conn_id)
+    except Exception:  # no such connection: boto3's standard chain applies
+        return
+    extra = conn.extra_dejson or {}
+    if conn.login and conn.password and "AWS_ACCESS_KEY_ID" not in os.environ:
+        os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = conn.login, conn.password
+    if extra.get("region_name"):
+        os.environ.setdefault("AWS_DEFAULT_REGION", extra["region_name"])
+    if extra.get("endpoint_url") and not settings.s3_endpoint_url:
+        os.environ["FTI_S3_ENDPOINT_URL"] = extra["endpoint_url"]
+        get_settings.cache_clear()
+    log.info("S3 credentials from Airflow connection %s", settings.aws_conn_id)

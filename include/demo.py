@@ -95,7 +95,7 @@ def run_demo(
     from include.lake import open_lake
     from include.settings import get_settings
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 150)
     started = time.monotonic()
     world = build_world(seed=seed, n_products=n_products, n_posts=n_posts, images_dir=images_dir)
     with DemoWeb(world, port=port) as web:
@@ -113,7 +113,7 @@ def run_demo(
 
     view = Table(title=f"Winning designs {dt}")
     for col in ("rank", "title", "brand", "portal", "score", "current", "upcoming", "posts", "planted"):
-        view.add_column(col)
+        view.add_column(col, no_wrap=col != "title")
     for r in table.head(10).itertuples():
         view.add_row(str(r.rank), str(r.title), str(r.brand), str(r.portal), f"{r.score:.2f}",
                      f"{r.current_score:.2f}", f"{r.upcoming_score:.2f}", str(r.support_posts),

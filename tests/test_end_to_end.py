@@ -87,12 +87,16 @@ def test_dags_publish_planted_trends_and_reruns_are_idempotent(tmp_path_factory,
 
 
 def test_the_same_pipeline_publishes_to_s3(tmp_path_factory, web, world, s3_server, s3_bucket):
+    """Credentials and endpoint come from the Airflow connection ``aws_default`` alone."""
     tmp = tmp_path_factory.mktemp("e2e_s3")
+    connection = {"conn_type": "aws", "login": "testing", "password": "testing",
+                  "extra": {"endpoint_url": s3_server, "region_name": "us-east-1"}}  # fmt: skip
     env = env_for(
-        tmp, web,
-        FTI_LAKE=f"s3://{s3_bucket}/fti", FTI_S3_ENDPOINT_URL=s3_server, FTI_MILVUS_URI=str(tmp / "milvus.db"),
-        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+        tmp, web, FTI_LAKE=f"s3://{s3_bucket}/fti", FTI_MILVUS_URI=str(tmp / "milvus.db"),
+        AIRFLOW_CONN_AWS_DEFAULT=json.dumps(connection),
     )  # fmt: skip
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL"):
+        env.pop(key, None)
     print(run_pipeline(DT, env, log=print))
 
     s3 = boto3.client("s3", endpoint_url=s3_server)  # an analyst reading the report
