@@ -106,3 +106,24 @@ def test_the_same_pipeline_publishes_to_s3(tmp_path_factory, web, world, s3_serv
     assert precision_at(table, world.truth()["planted"]) >= 0.8
     images = s3.list_objects_v2(Bucket=s3_bucket, Prefix="fti/images/full/")["KeyCount"]
     assert images >= len(world.products) // 2  # Scrapy's ImagesPipeline stored into the S3 lake
+
+
+def test_a_batch_failing_validation_fails_its_dag_and_is_never_embedded(tmp_path_factory, web):
+    tmp = tmp_path_factory.mktemp("e2e_bad")
+    env = env_for(tmp, web, FTI_MIN_BATCH_ROWS="100000")  # no demo batch is that large
+    from include.demo import airflow
+
+    airflow(["db", "migrate"], env)
+    cmd = [sys.executable, "-m", "include.run_dags", DT, "crawl_demo_boutique"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["state"] == "failed"
+    assert "expect_table_row_count_to_be_between" in proc.stdout + proc.stderr  # visible in the task log
+    lake = tmp / "lake"
+    quarantined = lake / f"quarantine/kind=portal/source=demo_boutique/dt={DT}"
+    assert (quarantined / "manifest.parquet").exists() and json.loads((quarantined / "validation.json").read_text())
+    assert not (lake / f"batches/kind=portal/source=demo_boutique/dt={DT}/manifest.parquet").exists()
+
+    proc = subprocess.run([*cmd[:-1], "embed_catalog"], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert count_vectors(lake / "index/milvus.db") == 0
