@@ -18,8 +18,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 from PIL import Image
-from scrapy.exceptions import DropItem
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.pipelines.images import ImageException, ImagesPipeline
 from scrapy.pipelines.media import FileException
 
