@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.fti-installed
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: venv demo test test-fast lint format airflow clean
+.PHONY: venv demo test test-fast lint format bench-embed clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP)  ## the whole test suite (CI runs this)
 
 test-fast: $(STAMP)  ## tests without the slow end-to-end ones
 	$(BIN)/python -m pytest -q -m "not slow"
+
+bench-embed: $(STAMP)  ## embedding throughput: full path vs raw forward (CUDA when present)
+	$(BIN)/python -m embedding.benchmark --images 256 --batch-size 32
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .

@@ -63,3 +63,14 @@ def jpeg_bytes(color=(200, 30, 30), size=(96, 96)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, "JPEG")
     return buf.getvalue()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def release_milvus_lite():
+    """Stop Milvus Lite's servers while pytest's log capture is still open (its atexit hook logs)."""
+    yield
+    try:
+        from milvus_lite.server_manager import server_manager_instance
+    except ImportError:
+        return
+    server_manager_instance.release_all()

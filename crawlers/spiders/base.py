@@ -20,6 +20,25 @@ class FTISpider(scrapy.Spider):
         self.crawler.stats.inc_value("fti/pages")
 
 
+class APISpider(FTISpider):
+    """A spider of an official JSON API: root URL, token, page size; error statuses reach the callbacks."""
+
+    handle_httpstatus_list = [400, 401, 403]
+
+    def __init__(
+        self,
+        api_base: str,
+        token: str | None = None,
+        conn_id: str | None = None,
+        page_size: int | str = 50,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.api_base = api_base.rstrip("/")
+        self.token = resolve_token(token, conn_id)
+        self.page_size = int(page_size)
+
+
 def resolve_token(token: str | None, conn_id: str | None) -> str | None:
     """An API token: the explicit one (demo only), else ``FTI_TOKEN_<CONN_ID>`` set by the Airflow task."""
     if token:

@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 import scrapy
 
 from crawlers.items import MediaItem
-from crawlers.spiders.base import FTISpider, resolve_token
+from crawlers.spiders.base import APISpider
 
 FIELDS = "id,media_type,media_url,permalink,caption,like_count,comments_count,timestamp"
 
 
-class InstagramHashtagSpider(FTISpider):
+class InstagramHashtagSpider(APISpider):
     """Yield the image posts of one hashtag through the official Graph API.
 
     Args:
@@ -28,26 +28,12 @@ class InstagramHashtagSpider(FTISpider):
     """
 
     name = "instagram_hashtag"
-    handle_httpstatus_list = [400, 401, 403]
 
-    def __init__(
-        self,
-        api_base: str,
-        hashtag: str,
-        user_id: str,
-        token: str | None = None,
-        conn_id: str | None = None,
-        edge: str = "recent_media",
-        page_size: int | str = 50,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, hashtag: str, user_id: str, edge: str = "recent_media", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.api_base = api_base.rstrip("/")
         self.hashtag = hashtag.lstrip("#")
         self.user_id = user_id
-        self.token = resolve_token(token, conn_id)
         self.edge = edge
-        self.page_size = int(page_size)
 
     def _api(self, path: str, **params: Any) -> str:
         return f"{self.api_base}/{path}?{urlencode({**params, 'access_token': self.token})}"

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import scrapy
 
 from crawlers.items import MediaItem
-from crawlers.spiders.base import FTISpider, resolve_token
+from crawlers.spiders.base import APISpider
 
 IMAGE_SIZES = ("1200x", "600x", "400x300", "originals")
 
@@ -23,7 +23,7 @@ def best_image(media: dict[str, Any] | None) -> str | None:
     return None
 
 
-class PinterestSearchSpider(FTISpider):
+class PinterestSearchSpider(APISpider):
     """Yield the image pins of one search query.
 
     Args:
@@ -35,22 +35,10 @@ class PinterestSearchSpider(FTISpider):
     """
 
     name = "pinterest_search"
-    handle_httpstatus_list = [400, 401, 403]
 
-    def __init__(
-        self,
-        api_base: str,
-        query: str,
-        token: str | None = None,
-        conn_id: str | None = None,
-        page_size: int | str = 50,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, query: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.api_base = api_base.rstrip("/")
         self.query = query
-        self.token = resolve_token(token, conn_id)
-        self.page_size = int(page_size)
 
     def _request(self, bookmark: str | None = None) -> scrapy.Request:
         params = {"query": self.query, "page_size": self.page_size}
