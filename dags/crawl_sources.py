@@ -22,10 +22,11 @@ from datetime import datetime
 from airflow.sdk import Metadata, Param, dag, task
 
 from include.airflow_support import DEFAULT_ARGS, batches_asset, run_date, token_env, use_aws_connection
-from include.sources import load_registry
+from include.sources import Source, load_registry
 
 
-def build(source):
+def build(source: Source):
+    """The ``crawl_<source>`` DAG of one registry entry."""
     asset = batches_asset(source.kind)
 
     @dag(
