@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from typing import Any
+from urllib.parse import urlparse
 
 from include.layout import batch_prefix
 
@@ -56,12 +57,15 @@ def scrapy_settings(source_name: str, dt: str) -> tuple[Any, type, dict[str, Any
         },
         priority="cmdline",
     )
-    if source.allow_private:  # the demo web on loopback: no politeness needed
+    args = source.resolved_args(settings.demo_web_url)
+    if source.allow_private:  # the demo web on loopback: its own hosts only, and no politeness needed
+        own_hosts = sorted({urlparse(v).hostname for v in args.values() if isinstance(v, str) and "://" in v})
         crawl_settings.setdict(
-            {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8},
+            {"FTI_ALLOWED_HOSTS": own_hosts, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
+             "CONCURRENT_REQUESTS_PER_DOMAIN": 8},
             priority="cmdline",
-        )
-    return crawl_settings, load_object(SPIDERS[source.spider]), source.resolved_args(settings.demo_web_url)
+        )  # fmt: skip
+    return crawl_settings, load_object(SPIDERS[source.spider]), args
 
 
 def run_in_process(source_name: str, dt: str) -> dict[str, Any]:

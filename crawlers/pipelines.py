@@ -92,7 +92,7 @@ class LakeImagesPipeline(ImagesPipeline):
         # Scrapy replaces the reason (404 "download-error", our image checks) by a bare exception: keep it.
         value = failure.value
         if isinstance(value, IgnoreRequest):
-            reason = "filtered"
+            reason = skip_reason(value) if str(value).startswith("blocked-") else "filtered"
         elif isinstance(value, FileException) and str(value):
             reason = skip_reason(value)
         else:

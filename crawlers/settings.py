@@ -25,12 +25,16 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
+DOWNLOADER_MIDDLEWARES = {"crawlers.guard.AddressGuardMiddleware": 50}  # before robots.txt and redirects
+FTI_ALLOWED_HOSTS: list[str] = []  # private hosts a source explicitly allows (set per crawl)
+
 ITEM_PIPELINES = {
     "crawlers.pipelines.LakeImagesPipeline": 300,
     "crawlers.pipelines.ManifestPipeline": 800,
 }
 IMAGES_MIN_HEIGHT = 0
 IMAGES_MIN_WIDTH = 0
+MEDIA_ALLOW_REDIRECTS = True  # CDNs redirect; every hop passes the address guard
 IMAGES_EXPIRES = 0  # always fetch: the manifest needs each image's content hash and size
 
 LOG_LEVEL = "INFO"
