@@ -39,5 +39,6 @@ IMAGES_EXPIRES = 0  # always fetch: the manifest needs each image's content hash
 
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # batch crawls: no control port
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
