@@ -21,6 +21,10 @@ ALLOWED_SCHEMES = {"http", "https"}
 Resolver = Callable[[str], list[str]]
 
 
+class BlockedRequest(IgnoreRequest):
+    """A request the guard refused; its message starts with the counted reason (``blocked-address: …``)."""
+
+
 def is_private_address(address: str) -> bool:
     """True for any address that is not globally routable (RFC 1918, loopback, link-local, metadata, ULA…)."""
     ip = ipaddress.ip_address(address.strip("[]").split("%", 1)[0])
@@ -61,7 +65,7 @@ class AddressGuardMiddleware:
     def _refuse(self, request, reason: str, detail: str):
         if request.callback is not NO_CALLBACK:  # media downloads are counted by the images pipeline
             self.crawler.stats.inc_value(f"fti/skipped/{reason}")
-        raise IgnoreRequest(f"{reason}: {detail}")
+        raise BlockedRequest(f"{reason}: {detail}")
 
     def process_request(self, request):  # noqa: D102 (Scrapy hook)
         parsed = urlparse_cached(request)

@@ -22,6 +22,7 @@ from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.pipelines.images import ImageException, ImagesPipeline
 from scrapy.pipelines.media import FileException
 
+from crawlers.guard import BlockedRequest
 from include.lake import Lake, open_lake
 from include.layout import HEALTH, IMAGES_PREFIX, MANIFEST, MANIFEST_COLUMNS
 
@@ -91,8 +92,10 @@ class LakeImagesPipeline(ImagesPipeline):
     def media_failed(self, failure, request, info):  # noqa: D102 (Scrapy hook)
         # Scrapy replaces the reason (404 "download-error", our image checks) by a bare exception: keep it.
         value = failure.value
-        if isinstance(value, IgnoreRequest):
-            reason = skip_reason(value) if str(value).startswith("blocked-") else "filtered"
+        if isinstance(value, BlockedRequest):
+            reason = skip_reason(value)
+        elif isinstance(value, IgnoreRequest):
+            reason = "filtered"
         elif isinstance(value, FileException) and str(value):
             reason = skip_reason(value)
         else:

@@ -43,6 +43,12 @@ class _Shop(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def _redirect_to_other_loopback(self, status: int, path: str) -> None:
+        self.send_response(status)
+        self.send_header("Location", f"http://127.0.0.2:{self.server.server_address[1]}{path}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_GET(self):
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         if self.path == "/robots.txt":
@@ -53,11 +59,7 @@ class _Shop(BaseHTTPRequestHandler):
             body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>'.encode()
             ctype = "application/xml"
         elif self.path == "/p/moved.html":
-            self.send_response(301)
-            self.send_header("Location", f"http://127.0.0.2:{self.server.server_address[1]}/p/good.html")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            return self._redirect_to_other_loopback(301, "/p/good.html")
         elif self.path.startswith("/p/"):
             name = self.path[3:-5]
             product = {"@type": "Product", "name": name, "sku": name, "image": f"{base}/img/{name}.jpg"}
@@ -66,11 +68,7 @@ class _Shop(BaseHTTPRequestHandler):
         elif self.path == "/img/good.jpg":
             body, ctype = jpeg_bytes(size=(120, 120)), "image/jpeg"
         elif self.path == "/img/redirect.jpg":
-            self.send_response(302)
-            self.send_header("Location", f"http://127.0.0.2:{self.server.server_address[1]}/img/good.jpg")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            return self._redirect_to_other_loopback(302, "/img/good.jpg")
         else:
             body, ctype = b"not found", "text/plain"
         self.send_response(200 if ctype != "text/plain" or self.path == "/robots.txt" else 404)
