@@ -18,6 +18,8 @@ CATALOG_BATCHES = Asset(name="fti_catalog_batches", uri="fti://lake/batches/kind
 SOCIAL_BATCHES = Asset(name="fti_social_batches", uri="fti://lake/batches/kind=social")
 CATALOG_INDEX = Asset(name="fti_catalog_index", uri="fti://milvus/catalog")
 WINNING_DESIGNS = Asset(name="fti_winning_designs", uri="fti://lake/reports/latest")
+LABELLED_DATA = Asset(name="fti_labelled_data", uri="fti://lake/labels")  # new labelled pairs -> train_embedder
+EMBEDDING_MODEL = Asset(name="fti_embedding_model", uri="fti://lake/models/champion")  # promotion -> reindex
 
 
 def batches_asset(kind: str) -> Asset:
