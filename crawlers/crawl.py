@@ -11,15 +11,19 @@ import json
 import os
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from include.layout import batch_prefix
+
+if TYPE_CHECKING:
+    from include.sources import Source
 
 SPIDERS = {
     "jsonld_product": "crawlers.spiders.jsonld_product.JsonLdProductSpider",
     "instagram_hashtag": "crawlers.spiders.instagram_hashtag.InstagramHashtagSpider",
     "pinterest_search": "crawlers.spiders.pinterest_search.PinterestSearchSpider",
+    "feed_article": "crawlers.spiders.feed_article.FeedArticleSpider",
 }
 
 
@@ -27,45 +31,54 @@ class CrawlError(RuntimeError):
     """The crawl process failed or reported no summary."""
 
 
+def source_settings(source: Source, dt: str) -> dict[str, Any]:
+    """The Scrapy settings one source's crawl of ``dt`` needs: lake, batch partition, limits, politeness."""
+    from include.lake import open_lake
+    from include.settings import get_settings
+
+    settings = get_settings()
+    lake = open_lake()
+    values: dict[str, Any] = {
+        "IMAGES_STORE": lake.uri("images") + "/",  # S3 stores join prefix and path as-is
+        "FTI_LAKE": settings.lake,
+        "FTI_S3_ENDPOINT_URL": settings.s3_endpoint_url,
+        "FTI_SOURCE": source.name,
+        "FTI_KIND": source.kind,
+        "FTI_HORIZON": source.horizon,
+        "FTI_BATCH_PREFIX": batch_prefix(source.kind, source.name, dt),
+        "FTI_MIN_IMAGE_SIDE": settings.min_image_side,
+        "CLOSESPIDER_ITEMCOUNT": settings.max_items_per_crawl,
+        "FTI_MAX_BYTES": settings.max_bytes_per_crawl,
+        "DOWNLOAD_MAXSIZE": settings.max_image_bytes,
+        "FTI_RETRY_AFTER_MAX": settings.retry_after_max_seconds,
+        "HTTPCACHE_ENABLED": settings.http_cache,
+        "HTTPCACHE_DIR": os.path.abspath(settings.http_cache_dir),
+        "FTI_LOOPBACK_ONLY": settings.loopback_only,
+        "AWS_ENDPOINT_URL": settings.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
+    }
+    if source.allow_private:  # the demo web on loopback: its own hosts only, and no politeness needed
+        args = source.resolved_args(settings.demo_web_url)
+        own_hosts = sorted({urlparse(v).hostname for v in args.values() if isinstance(v, str) and "://" in v})
+        values.update(
+            {"FTI_ALLOWED_HOSTS": own_hosts, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
+             "CONCURRENT_REQUESTS_PER_DOMAIN": 8, "FTI_RETRY_BACKOFF_BASE": 0.1},
+        )  # fmt: skip
+    return values
+
+
 def scrapy_settings(source_name: str, dt: str) -> tuple[Any, type, dict[str, Any]]:
     """Scrapy settings, spider class and spider kwargs for one source and date."""
     from scrapy.settings import Settings as ScrapySettings
     from scrapy.utils.misc import load_object
 
-    from include.lake import open_lake
     from include.settings import get_settings
     from include.sources import load_registry
 
-    settings = get_settings()
     source = load_registry().get(source_name)
-    lake = open_lake()
     crawl_settings = ScrapySettings()
     crawl_settings.setmodule("crawlers.settings", priority="project")
-    crawl_settings.setdict(
-        {
-            "IMAGES_STORE": lake.uri("images") + "/",  # S3 stores join prefix and path as-is
-            "FTI_LAKE": settings.lake,
-            "FTI_S3_ENDPOINT_URL": settings.s3_endpoint_url,
-            "FTI_SOURCE": source.name,
-            "FTI_KIND": source.kind,
-            "FTI_HORIZON": source.horizon,
-            "FTI_BATCH_PREFIX": batch_prefix(source.kind, source.name, dt),
-            "FTI_MIN_IMAGE_SIDE": settings.min_image_side,
-            "CLOSESPIDER_ITEMCOUNT": settings.max_items_per_crawl,
-            "DOWNLOAD_MAXSIZE": settings.max_image_bytes,
-            "AWS_ENDPOINT_URL": settings.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
-        },
-        priority="cmdline",
-    )
-    args = source.resolved_args(settings.demo_web_url)
-    if source.allow_private:  # the demo web on loopback: its own hosts only, and no politeness needed
-        own_hosts = sorted({urlparse(v).hostname for v in args.values() if isinstance(v, str) and "://" in v})
-        crawl_settings.setdict(
-            {"FTI_ALLOWED_HOSTS": own_hosts, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
-             "CONCURRENT_REQUESTS_PER_DOMAIN": 8},
-            priority="cmdline",
-        )  # fmt: skip
-    return crawl_settings, load_object(SPIDERS[source.spider]), args
+    crawl_settings.setdict(source_settings(source, dt), priority="cmdline")
+    return crawl_settings, load_object(SPIDERS[source.spider]), source.resolved_args(get_settings().demo_web_url)
 
 
 def run_in_process(source_name: str, dt: str) -> dict[str, Any]:
@@ -84,7 +97,9 @@ def run_in_process(source_name: str, dt: str) -> dict[str, Any]:
         "batch": crawl_settings.get("FTI_BATCH_PREFIX"),
         "rows": health.get("items", 0),
         "health": health,
+        **({"skipped": health["source_skipped"]} if health.get("source_skipped") else {}),
         "finish_reason": crawler.stats.get_value("finish_reason"),
+        "elapsed_s": crawler.stats.get_value("elapsed_time_seconds"),
     }
 
 

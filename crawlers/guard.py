@@ -4,6 +4,9 @@ A URL taken from untrusted pages or API payloads (an ``og:image``, a redirect ``
 crawler fetch from inside the network it runs in. The guard runs as a downloader middleware, so redirects pass
 through it again. A source may allow its *own* hosts to be private (the demo web on 127.0.0.1 does); any other
 private host, a redirect to 127.0.0.2 included, is refused and counted as ``blocked-address``.
+
+With ``FTI_LOOPBACK_ONLY`` (``FTI_LOOPBACK_ONLY=1`` in tests and CI) every host that is not a loopback address is
+refused as well (``blocked-offline``): a test can then never reach a real site, whatever the registry says.
 """
 
 from __future__ import annotations
@@ -41,6 +44,16 @@ def system_resolver(host: str) -> list[str]:
         return []
 
 
+def host_is_loopback(host: str, resolver: Resolver = system_resolver) -> bool:
+    """True when ``host`` is, or resolves only to, loopback addresses (127.0.0.0/8, ::1)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    addresses = resolver(host)
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
+
+
 def host_is_private(host: str, resolver: Resolver = system_resolver) -> bool:
     """True when ``host`` is, or resolves to at least one, private address."""
     try:
@@ -57,6 +70,8 @@ class AddressGuardMiddleware:
         self.crawler = crawler
         self.allowed = {h.lower() for h in crawler.settings.getlist("FTI_ALLOWED_HOSTS")}
         self._private = lru_cache(maxsize=4096)(lambda host: host_is_private(host, resolver))
+        self.loopback_only = crawler.settings.getbool("FTI_LOOPBACK_ONLY")
+        self._loopback = lru_cache(maxsize=4096)(lambda host: host_is_loopback(host, resolver))
 
     @classmethod
     def from_crawler(cls, crawler) -> AddressGuardMiddleware:  # noqa: D102 (Scrapy hook)
@@ -72,6 +87,8 @@ class AddressGuardMiddleware:
         if parsed.scheme not in ALLOWED_SCHEMES:
             self._refuse(request, "blocked-scheme", request.url)
         host = (parsed.hostname or "").lower()
+        if self.loopback_only and not self._loopback(host):
+            self._refuse(request, "blocked-offline", f"{host} is not loopback and FTI_LOOPBACK_ONLY is set")
         if host not in self.allowed and self._private(host):
             self._refuse(request, "blocked-address", f"{host} is not a public address ({request.url})")
         return None

@@ -14,6 +14,7 @@ class MediaItem(scrapy.Item):
     brand = scrapy.Field()
     price = scrapy.Field()
     currency = scrapy.Field()
+    availability = scrapy.Field()  # schema.org availability (InStock, OutOfStock, PreOrder, ...)
     likes = scrapy.Field()
     posted_at = scrapy.Field()
     caption = scrapy.Field()

@@ -1,8 +1,12 @@
 """Item pipelines: images into the lake (Scrapy's ImagesPipeline, hardened) and the batch manifest.
 
-Images are untrusted input: only JPEG/PNG/WEBP are decoded, Pillow's decompression-bomb warning is an error,
-truncated files are refused, and every stored image is re-encoded as RGB JPEG (which drops EXIF and any
-payload hidden after the image data). Each refused image is a counted skip (``fti/skipped/<reason>``).
+Images are untrusted input (:mod:`crawlers.images`): only JPEG/PNG/WEBP are decoded, decompression bombs and
+truncated files are refused, and every stored image is an RGB JPEG without EXIF or any payload hidden after the
+image data. Each refused image is a counted skip (``fti/skipped/<reason>``).
+
+Incremental: each stored image ``images/full/<sha1(url)>.jpg`` gets a sidecar ``images/meta/<sha1(url)>.json``
+(sha256 of the bytes as served, format, size, fetch time). A later crawl meeting the same URL reads the sidecar
+instead of downloading (``IMAGES_EXPIRES`` days at most), and the image still gets its manifest row.
 """
 
 from __future__ import annotations
@@ -12,59 +16,32 @@ import io
 import json
 import logging
 import time
-import warnings
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itemadapter import ItemAdapter
-from PIL import Image
 from scrapy.exceptions import DropItem, IgnoreRequest
-from scrapy.pipelines.images import ImageException, ImagesPipeline
+from scrapy.pipelines.files import FSFilesStore
+from scrapy.pipelines.images import ImagesPipeline
 from scrapy.pipelines.media import FileException
+from scrapy.utils.defer import ensure_awaitable, maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
 
 from crawlers.guard import BlockedRequest
-from include.lake import Lake, open_lake
+from crawlers.images import inspect_image, stored_jpeg
+from include.lake import Lake, LocalLake, open_lake
 from include.layout import HEALTH, IMAGES_PREFIX, MANIFEST, MANIFEST_COLUMNS
 
 log = logging.getLogger(__name__)
-ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
+IMAGE_META = ("sha256", "format", "width", "height", "bytes")
+EXTRA_COLUMNS = ["availability"]  # crawler-side manifest columns beyond include.layout.MANIFEST_COLUMNS
+COLUMNS = [*MANIFEST_COLUMNS, *EXTRA_COLUMNS]
 
 
-def inspect_image(body: bytes, min_side: int = 1) -> tuple[Image.Image, dict[str, Any]]:
-    """Decode untrusted image bytes safely.
-
-    Returns:
-        The decoded image and its manifest metadata (sha256 of the bytes as served, format, size).
-
-    Raises:
-        ImageException: with a ``reason: detail`` message (unsupported-format, decompression-bomb,
-            undecodable, too-small).
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(body))
-            fmt = image.format
-            if fmt not in ALLOWED_FORMATS:
-                raise ImageException(f"unsupported-format: {fmt}")
-            image.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageException(f"decompression-bomb: {exc}") from exc
-        except ImageException:
-            raise
-        except Exception as exc:  # UnidentifiedImageError, truncated data, broken chunks
-            raise ImageException(f"undecodable: {exc}") from exc
-    width, height = image.size
-    if min(width, height) < min_side:
-        raise ImageException(f"too-small: {width}x{height} < {min_side}")
-    meta = {
-        "sha256": hashlib.sha256(body).hexdigest(),
-        "format": fmt,
-        "width": width,
-        "height": height,
-        "bytes": len(body),
-    }
-    return image, meta
+def meta_key(image_path: str) -> str:
+    """Lake key of the sidecar of the stored image ``full/<sha1(url)>.jpg`` (keyed by the URL fingerprint)."""
+    fingerprint = image_path.rsplit("/", 1)[-1].split(".", 1)[0]
+    return f"{IMAGES_PREFIX}/meta/{fingerprint}.json"
 
 
 def skip_reason(failure_or_exc: Any) -> str:
@@ -80,7 +57,74 @@ class LakeImagesPipeline(ImagesPipeline):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._meta: dict[str, dict[str, Any]] = {}
-        self.min_side = self.crawler.settings.getint("FTI_MIN_IMAGE_SIDE", 1) if self.crawler else 1
+        settings = self.crawler.settings if self.crawler else None
+        self.min_side = settings.getint("FTI_MIN_IMAGE_SIDE", 1) if settings else 1
+        self.lake: Lake | None = None
+        if settings:
+            self.lake = open_lake(settings.get("FTI_LAKE"), settings.get("FTI_S3_ENDPOINT_URL"))
+
+    def stored_meta(self, path: str) -> dict[str, Any] | None:
+        """The sidecar of an already stored, unexpired image at ``path``; ``None`` when it must be fetched."""
+        if self.lake is None or self.expires <= 0:
+            return None
+        key = meta_key(path)
+        if not self.lake.exists(key) or not self.lake.exists(f"{IMAGES_PREFIX}/{path}"):
+            return None
+        try:
+            meta = json.loads(self.lake.read_text(key))
+            fetched = datetime.fromisoformat(meta["fetched_at"])
+        except (ValueError, KeyError, TypeError):
+            return None  # a damaged sidecar: fetch again
+        if datetime.now(UTC) - fetched > timedelta(days=self.expires) or not all(k in meta for k in IMAGE_META):
+            return None
+        return meta
+
+    async def media_to_download(self, request, info, *, item=None):  # noqa: D102 (Scrapy hook)
+        path = self.file_path(request, info=info, item=item)
+        if isinstance(self.lake, LocalLake):  # a file check costs microseconds: no thread hop
+            meta = self.stored_meta(path)
+        else:
+            meta = await maybe_deferred_to_future(deferToThread(self.stored_meta, path))
+        if meta is None:
+            return None  # download
+        self.crawler.stats.inc_value("fti/images_reused")
+        return {"url": request.url, "path": path, "checksum": meta.get("checksum"), "status": "uptodate",
+                **{k: meta[k] for k in IMAGE_META}}  # fmt: skip
+
+    def write_sidecar(self, url: str, path: str, checksum: str) -> None:
+        """Record a stored image's metadata under its URL fingerprint, for the next crawl to reuse."""
+        meta = self._meta.get(url)
+        if meta and self.lake is not None:
+            sidecar = {**meta, "url": url, "path": path, "checksum": checksum,
+                       "fetched_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+            self.lake.write_text(meta_key(path), json.dumps(sidecar, sort_keys=True))
+
+    def _process(self, response, request, info, item, persist: bool) -> list[tuple[str, tuple[int, int], Any, str]]:
+        """Check and strip/re-encode one image; with a local store also write it and its sidecar (thread pool)."""
+        out = []
+        for path, image, buf in self.get_images(response, request, info, item=item):
+            checksum = hashlib.md5(buf.getvalue(), usedforsecurity=False).hexdigest()
+            if persist:  # FSFilesStore.persist_file's own mkdir races when run from several threads: do it first
+                self.store._get_filesystem_path(path).parent.mkdir(parents=True, exist_ok=True)
+                self.store.persist_file(path, buf, info, meta={"width": image.width, "height": image.height})
+                self.write_sidecar(request.url, path, checksum)
+            out.append((path, image.size, buf, checksum))
+        return out
+
+    async def image_downloaded(self, response, request, info, *, item=None):  # noqa: D102 (Scrapy hook)
+        # Image work runs in Twisted's thread pool (Pillow releases the GIL), in one hop per image, so it overlaps
+        # the downloads instead of stalling the reactor. An S3 store is written from the reactor (its own threads).
+        local = isinstance(self.store, FSFilesStore)
+        results = await maybe_deferred_to_future(deferToThread(self._process, response, request, info, item, local))
+        if not local:
+            for path, (width, height), buf, checksum in results:
+                await ensure_awaitable(
+                    self.store.persist_file(path, buf, info, meta={"width": width, "height": height},
+                                            headers={"Content-Type": "image/jpeg"})
+                )  # fmt: skip
+                await maybe_deferred_to_future(deferToThread(self.write_sidecar, request.url, path, checksum))
+        self.crawler.stats.inc_value("fti/images_downloaded")
+        return results[0][3]
 
     def get_images(self, response, request, info, *, item=None):  # noqa: D102 (Scrapy hook)
         image, meta = inspect_image(response.body, self.min_side)
@@ -98,6 +142,8 @@ class LakeImagesPipeline(ImagesPipeline):
             reason = "filtered"
         elif isinstance(value, FileException) and str(value):
             reason = skip_reason(value)
+        elif "download max size" in str(value):  # DOWNLOAD_MAXSIZE: body (or its Content-Length) too big
+            reason = "too-large"
         else:
             reason = "fetch-error"
         try:
@@ -106,19 +152,7 @@ class LakeImagesPipeline(ImagesPipeline):
             raise FileException(f"{reason}: {value}") from exc
 
     def convert_image(self, image, size=None, *, response_body):  # noqa: D102 (Scrapy hook)
-        if image.mode in ("RGBA", "LA", "P"):
-            rgba = image.convert("RGBA")
-            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            background.alpha_composite(rgba)
-            image = background
-        image = image.convert("RGB")
-        if size:
-            image = image.copy()
-            image.thumbnail(size, Image.Resampling.LANCZOS)
-        buf = io.BytesIO()
-        image.save(buf, "JPEG", quality=92)  # re-encoding drops EXIF and trailing payloads
-        buf.seek(0)
-        return image, buf
+        return stored_jpeg(image, response_body.getvalue(), size)
 
     def item_completed(self, results, item, info):  # noqa: D102 (Scrapy hook)
         stored = []
@@ -141,6 +175,8 @@ class ManifestPipeline:
     """Collects stored images into the batch manifest and writes it, with crawl health, at close."""
 
     def __init__(self, crawler) -> None:
+        import pandas  # noqa: F401  (imported before the spider opens: the manifest is written with it at close)
+
         self.crawler = crawler
         s = crawler.settings
         self.lake: Lake = open_lake(s.get("FTI_LAKE"), s.get("FTI_S3_ENDPOINT_URL"))
@@ -166,7 +202,7 @@ class ManifestPipeline:
                 self.crawler.stats.inc_value("fti/skipped/duplicate-content")
                 continue
             self.seen.add(image["sha256"])
-            row = {col: adapter.get(col) for col in MANIFEST_COLUMNS if col in adapter.field_names()}
+            row = {col: adapter.get(col) for col in COLUMNS if col in adapter.field_names()}
             row.update(self.source)
             row.update(
                 sha256=image["sha256"], image_url=image["url"], image_key=f"{IMAGES_PREFIX}/{image['path']}",
@@ -183,16 +219,27 @@ class ManifestPipeline:
         statuses = {
             int(k.rsplit("/", 1)[1]): v for k, v in stats.items() if k.startswith("downloader/response_status_count/")
         }
+        max_items = self.crawler.settings.getint("CLOSESPIDER_ITEMCOUNT", 0)
+        stopped = stats.get("fti/stopped")
+        if not stopped and max_items and stats.get("item_scraped_count", 0) >= max_items:
+            stopped = "max-items"
         return {
             "source": self.source["source"],
             "pages": stats.get("fti/pages", 0),
             "responses": stats.get("response_received_count", 0),
             "items": len(self.rows),
             "images_stored": stats.get("fti/images_stored", 0),
+            "images_downloaded": stats.get("fti/images_downloaded", 0),
+            "images_reused": stats.get("fti/images_reused", 0),
+            "bytes_received": stats.get("downloader/response_bytes", 0),
             "skipped": dict(sorted(skipped.items())),
             "http_errors": sum(v for code, v in statuses.items() if code >= 400),
             "http_429": statuses.get(429, 0),
             "retries": stats.get("retry/count", 0),
+            "retry_wait_s": stats.get("fti/retry_wait_s", 0),
+            "http_cache_hits": stats.get("httpcache/hit", 0),
+            "stopped": stopped,
+            "source_skipped": stats.get("fti/source_skipped"),
             "duration_s": round(time.monotonic() - self.started, 2),
         }
 
@@ -201,11 +248,17 @@ class ManifestPipeline:
 
         health = self.health()
         manifest_key = self.prefix + MANIFEST
-        if not self.rows and self.lake.exists(manifest_key):
+        if health["source_skipped"] and not self.rows:
+            if self.lake.exists(manifest_key):
+                health["kept_previous_batch"] = True
+            else:  # health only, no manifest: validation sees a skipped source, not an empty batch
+                self.lake.write_text(self.prefix + HEALTH, json.dumps(health, indent=2, sort_keys=True))
+            log.warning("source %s skipped (%s): no batch written", self.source["source"], health["source_skipped"])
+        elif not self.rows and self.lake.exists(manifest_key):
             log.error("crawl of %s stored nothing; keeping the existing batch %s", self.source, self.prefix)
             health["kept_previous_batch"] = True
         else:
-            frame = pd.DataFrame(self.rows, columns=MANIFEST_COLUMNS)
+            frame = pd.DataFrame(self.rows, columns=COLUMNS)
             frame = frame.sort_values("sha256", kind="stable").reset_index(drop=True)
             buf = io.BytesIO()
             frame.to_parquet(buf, index=False)

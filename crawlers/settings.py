@@ -6,6 +6,8 @@ object and the source registry.
 
 BOT_NAME = "fti"
 SPIDER_MODULES = ["crawlers.spiders"]
+SPIDER_LOADER_CLASS = "crawlers.spider_loader.SourceSpiderLoader"  # spider types + one spider per source
+SPIDER_CONTRACTS = {"crawlers.contracts.LoopbackUrlContract": 1}
 NEWSPIDER_MODULE = "crawlers.spiders"
 
 USER_AGENT = "FTI-FashionTrendBot/0.1 (+https://github.com/fashion-trend-intelligence/fti)"
@@ -21,11 +23,24 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+FTI_RETRY_AFTER_MAX = 60.0  # longest wait (s) a Retry-After or backoff may impose on one retry
+FTI_RETRY_BACKOFF_BASE = 1.0  # without Retry-After: base * 2**attempt seconds
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
-DOWNLOADER_MIDDLEWARES = {"crawlers.guard.AddressGuardMiddleware": 50}  # before robots.txt and redirects
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.guard.AddressGuardMiddleware": 50,  # before robots.txt, the HTTP cache and redirects
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.politeness.RetryAfterMiddleware": 550,
+}
+EXTENSIONS = {"crawlers.budget.ByteBudget": 500}
+FTI_MAX_BYTES = 0  # bytes per crawl (pages + images); set per crawl from FTI_MAX_BYTES_PER_CRAWL, 0 = no cap
+
+# Development only (FTI_HTTP_CACHE=1): replay responses from FTI_HTTP_CACHE_DIR instead of re-fetching.
+HTTPCACHE_ENABLED = False
+HTTPCACHE_EXPIRATION_SECS = 0
+HTTPCACHE_IGNORE_HTTP_CODES = [401, 403, 408, 429, 500, 502, 503, 504]
 FTI_ALLOWED_HOSTS: list[str] = []  # private hosts a source explicitly allows (set per crawl)
 
 ITEM_PIPELINES = {
@@ -35,7 +50,7 @@ ITEM_PIPELINES = {
 IMAGES_MIN_HEIGHT = 0
 IMAGES_MIN_WIDTH = 0
 MEDIA_ALLOW_REDIRECTS = True  # CDNs redirect; every hop passes the address guard
-IMAGES_EXPIRES = 0  # always fetch: the manifest needs each image's content hash and size
+IMAGES_EXPIRES = 90  # days an image (and its meta sidecar) is reused before it is fetched again
 
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False

@@ -10,6 +10,9 @@ One DAG per source in `include/sources.yaml` (generated from the registry; a sou
 * A validated batch updates the Asset `fti_catalog_batches` (portals) or `fti_social_batches` (social), which
   schedules `embed_catalog` and `rank_trends`.
 
+A social source without credentials is skipped: the crawl logs why, `validate` ends *skipped* and no Asset
+event is sent.
+
 **Rerun / backfill a date:** trigger with the `date` param (or clear the run of that logical date): the batch of
 that date is replaced, never duplicated. Credentials of API sources come from the Airflow connection named by
 the source's `conn_id` (token in the password field).
@@ -54,6 +57,10 @@ def build(source: Source):
 
             use_aws_connection()
             result = validate_source(source.name, summary["dt"])
+            if result.get("skipped"):  # e.g. no credentials: no Asset event, so nothing downstream runs for it
+                from airflow.sdk.exceptions import AirflowSkipException
+
+                raise AirflowSkipException(f"{source.name} skipped by its crawl: {result['skipped']}")
             yield Metadata(asset, extra={"dt": result["dt"], "source": source.name, "rows": result["rows"]})
             return result
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, model_validator
 
-SPIDER_TYPES = ("jsonld_product", "instagram_hashtag", "pinterest_search")
+SPIDER_TYPES = ("jsonld_product", "instagram_hashtag", "pinterest_search", "feed_article")
 
 
 class Source(BaseModel):

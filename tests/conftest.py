@@ -26,6 +26,7 @@ def isolated_settings(tmp_path, monkeypatch):
         if key.startswith("FTI_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("FTI_LAKE", str(tmp_path / "lake"))
+    monkeypatch.setenv("FTI_LOOPBACK_ONLY", "1")  # crawls in tests never leave 127.0.0.0/8, whatever a registry says
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

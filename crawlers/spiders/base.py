@@ -8,12 +8,28 @@ import scrapy
 
 
 class FTISpider(scrapy.Spider):
-    """Base spider: typed arguments arrive as keyword arguments from :mod:`crawlers.crawl`."""
+    """Base spider: typed arguments arrive as keyword arguments from :mod:`crawlers.crawl`.
+
+    ``bound_args`` holds the arguments of a registry source when the spider class was made for one by
+    :mod:`crawlers.spider_loader` (``scrapy crawl <source>``); explicit arguments override them.
+    """
+
+    bound_args: dict = {}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):  # noqa: D102 (Scrapy hook)
+        return super().from_crawler(crawler, *args, **{**cls.bound_args, **kwargs})
 
     def skip(self, reason: str, detail: str = "") -> None:
         """Count (and log) an item that was skipped for ``reason``."""
         self.crawler.stats.inc_value(f"fti/skipped/{reason}")
         self.logger.warning("skipped (%s) %s", reason, detail)
+
+    def skip_source(self, reason: str, detail: str) -> None:
+        """Skip the whole source (no credentials): counted, logged, and recorded so no empty batch is written."""
+        self.crawler.stats.inc_value(f"fti/skipped/{reason}")
+        self.crawler.stats.set_value("fti/source_skipped", reason)
+        self.logger.warning("source %s skipped (%s): %s", self.name, reason, detail)
 
     def page_seen(self) -> None:
         """Count one parsed page or API response."""
@@ -35,8 +51,18 @@ class APISpider(FTISpider):
     ) -> None:
         super().__init__(**kwargs)
         self.api_base = api_base.rstrip("/")
+        self.conn_id = conn_id
         self.token = resolve_token(token, conn_id)
         self.page_size = int(page_size)
+
+
+def resolve_user(user_id: str | None, conn_id: str | None) -> str | None:
+    """An account id: the explicit one, else ``FTI_USER_<CONN_ID>`` (the connection's login, set by the task)."""
+    if user_id:
+        return str(user_id)
+    if conn_id:
+        return os.environ.get(f"FTI_USER_{conn_id.upper()}") or None
+    return None
 
 
 def resolve_token(token: str | None, conn_id: str | None) -> str | None:

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import scrapy
 
 from crawlers.items import MediaItem
-from crawlers.spiders.base import APISpider
+from crawlers.spiders.base import APISpider, resolve_user
 
 FIELDS = "id,media_type,media_url,permalink,caption,like_count,comments_count,timestamp"
 
@@ -20,7 +20,8 @@ class InstagramHashtagSpider(APISpider):
     Args:
         api_base: Graph API root with version, e.g. ``https://graph.facebook.com/v21.0``.
         hashtag: Hashtag without ``#``.
-        user_id: The Instagram professional account id the API calls are made for.
+        user_id: The Instagram professional account id the API calls are made for; default: the login of the
+            Airflow connection ``conn_id`` (passed as ``FTI_USER_<CONN_ID>``).
         token: Access token (demo only); real sources read it from the Airflow connection ``conn_id``.
         conn_id: Airflow connection holding the token (passed as ``FTI_TOKEN_<CONN_ID>``).
         edge: ``recent_media`` (default) or ``top_media``.
@@ -29,10 +30,10 @@ class InstagramHashtagSpider(APISpider):
 
     name = "instagram_hashtag"
 
-    def __init__(self, hashtag: str, user_id: str, edge: str = "recent_media", **kwargs: Any) -> None:
+    def __init__(self, hashtag: str, user_id: str | None = None, edge: str = "recent_media", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hashtag = hashtag.lstrip("#")
-        self.user_id = user_id
+        self.user_id = resolve_user(user_id, self.conn_id)
         self.edge = edge
 
     def _api(self, path: str, **params: Any) -> str:
@@ -40,7 +41,10 @@ class InstagramHashtagSpider(APISpider):
 
     async def start(self):  # noqa: D102 (Scrapy hook)
         if not self.token:
-            self.skip("no-credentials", f"#{self.hashtag}: no access token; set the Airflow connection")
+            self.skip_source("no-credentials", f"#{self.hashtag}: no access token; set the Airflow connection")
+            return
+        if not self.user_id:
+            self.skip_source("no-credentials", f"#{self.hashtag}: no Instagram user id; set the connection's login")
             return
         yield scrapy.Request(
             self._api("ig_hashtag_search", user_id=self.user_id, q=self.hashtag), callback=self.parse_hashtag

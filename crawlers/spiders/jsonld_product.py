@@ -48,7 +48,7 @@ def _first(value: Any) -> Any:
 
 
 def product_fields(product: dict[str, Any]) -> dict[str, Any]:
-    """Manifest fields from a Product node (name, sku, brand, image, offer price/currency/url)."""
+    """Manifest fields from a Product node (name, sku, brand, image, offer price/currency/url/availability)."""
     brand = _first(product.get("brand"))
     offer = _first(product.get("offers")) or {}
     image = _first(product.get("image"))
@@ -66,7 +66,41 @@ def product_fields(product: dict[str, Any]) -> dict[str, Any]:
         "price": price,
         "currency": offer.get("priceCurrency") if isinstance(offer, dict) else None,
         "page_url": offer.get("url") if isinstance(offer, dict) else None,
+        "availability": availability(offer.get("availability") if isinstance(offer, dict) else None),
         "image": image,
+    }
+
+
+def availability(value: Any) -> str | None:
+    """schema.org availability as its bare name (``https://schema.org/InStock`` -> ``InStock``)."""
+    value = _first(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip().rstrip("/").rsplit("/", 1)[-1]
+
+
+def open_graph_fields(response) -> dict[str, Any] | None:
+    """Manifest fields from Open Graph product tags (``og:type`` product), the fallback without JSON-LD."""
+
+    def meta(prop: str) -> str | None:
+        value = response.xpath(f'//meta[@property="{prop}"]/@content').get()
+        return value.strip() if value and value.strip() else None
+
+    if (meta("og:type") or "").lower() not in ("product", "og:product", "product.item") or not meta("og:title"):
+        return None
+    try:
+        price = float(meta("product:price:amount") or meta("og:price:amount") or "")
+    except ValueError:
+        price = None
+    return {
+        "product_id": meta("product:retailer_item_id"),
+        "title": meta("og:title"),
+        "brand": meta("product:brand") or meta("og:brand"),
+        "price": price,
+        "currency": meta("product:price:currency") or meta("og:price:currency"),
+        "page_url": meta("og:url"),
+        "availability": availability(meta("product:availability") or meta("og:availability")),
+        "image": None,  # og:image below
     }
 
 
@@ -75,28 +109,35 @@ class JsonLdProductSpider(FTISpider, SitemapSpider):
 
     Args:
         sitemap_url: The portal's sitemap (or sitemap index) URL.
-        product_url_contains: Only follow sitemap URLs containing this text (default: all).
+        product_url_contains: Only parse sitemap URLs matching this regex (default: all), e.g. ``/prd/``.
+        sitemap_follow: Only follow sitemap-index entries matching this regex (default: all), e.g. ``product``.
+
+    A ``sitemap_url`` ending in ``/robots.txt`` reads the site's declared ``Sitemap:`` lines.
     """
 
     name = "jsonld_product"
 
-    def __init__(self, sitemap_url: str, product_url_contains: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self, sitemap_url: str, product_url_contains: str = "", sitemap_follow: str = "", **kwargs: Any
+    ) -> None:
         self.sitemap_urls = [sitemap_url]
         self.sitemap_rules = [(product_url_contains or "", "parse_product")]
+        self.sitemap_follow = [sitemap_follow or ""]
         super().__init__(**kwargs)  # SitemapSpider compiles the rules set above
 
     def parse_product(self, response):
         """Parse one product page.
 
-        @url http://127.0.0.1:8765/shop/boutique/p/example.html
-        @returns items 0 1
+        @loopback_url /p/good.html
+        @returns items 1 1
+        @scrapes product_id title price currency availability image_urls
         """
         self.page_seen()
         product = find_product(response.xpath('//script[@type="application/ld+json"]/text()').getall())
-        if product is None:
-            self.skip("no-jsonld", response.url)
+        fields = product_fields(product) if product is not None else open_graph_fields(response)
+        if fields is None:
+            self.skip("no-jsonld", response.url)  # neither a JSON-LD Product nor an Open Graph product
             return
-        fields = product_fields(product)
         image = fields.pop("image") or response.xpath('//meta[@property="og:image"]/@content').get()
         if not image:
             self.skip("no-image", response.url)

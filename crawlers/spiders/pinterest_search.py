@@ -52,7 +52,7 @@ class PinterestSearchSpider(APISpider):
 
     async def start(self):  # noqa: D102 (Scrapy hook)
         if not self.token:
-            self.skip("no-credentials", f"{self.query!r}: no access token; set the Airflow connection")
+            self.skip_source("no-credentials", f"{self.query!r}: no access token; set the Airflow connection")
             return
         yield self._request()
 

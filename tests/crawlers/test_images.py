@@ -15,7 +15,8 @@ from crawlers.pipelines import LakeImagesPipeline, inspect_image, skip_reason
 
 def encode(fmt: str, size=(80, 60), mode="RGB", **kw) -> bytes:
     buf = io.BytesIO()
-    Image.new(mode, size, (10, 120, 200) if mode == "RGB" else None).save(buf, fmt, **kw)
+    colour = {"RGB": (10, 120, 200), "CMYK": (10, 120, 200, 0)}.get(mode)
+    Image.new(mode, size, colour).save(buf, fmt, **kw)
     return buf.getvalue()
 
 
@@ -76,3 +77,50 @@ def test_transparent_png_is_flattened_on_white():
     image, _ = inspect_image(buf.getvalue())
     converted, _ = pipeline.convert_image(image, response_body=buf)
     assert converted.getpixel((5, 5)) == (255, 255, 255)
+
+
+def test_rgb_jpeg_is_stored_losslessly_without_metadata_or_trailing_payload():
+    from crawlers.images import strip_jpeg_metadata
+
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"
+    buf = io.BytesIO()
+    Image.effect_noise((90, 70), 60).convert("RGB").save(
+        buf, "JPEG", exif=exif.tobytes(), icc_profile=b"\0" * 200, progressive=True, comment=b"by someone", quality=80
+    )
+    source = buf.getvalue() + b"PK\x03\x04hidden zip after the image"
+    pipeline = LakeImagesPipeline.__new__(LakeImagesPipeline)
+    image, meta = inspect_image(source)
+    _, stored = pipeline.convert_image(image, response_body=io.BytesIO(source))
+    data = stored.getvalue()
+    for secret in (b"SecretCam", b"Exif", b"ICC_PROFILE", b"by someone", b"hidden zip"):
+        assert secret not in data
+    assert data == strip_jpeg_metadata(source) and data.endswith(b"\xff\xd9")
+    reopened = Image.open(io.BytesIO(data))
+    assert reopened.format == "JPEG" and reopened.mode == "RGB" and not reopened.getexif()
+    assert reopened.tobytes() == Image.open(io.BytesIO(source)).tobytes()  # the same pixels: no re-encoding
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK"])
+def test_non_rgb_jpeg_is_re_encoded_as_rgb(mode):
+    data = encode("JPEG", mode=mode)
+    image, _ = inspect_image(data)
+    _, stored = LakeImagesPipeline.__new__(LakeImagesPipeline).convert_image(image, response_body=io.BytesIO(data))
+    assert Image.open(stored).mode == "RGB"
+
+
+@pytest.mark.parametrize("data", [b"", b"\xff\xd8\xff\xe1\x00", b"\xff\xd8\x00\x00", encode("JPEG")[:-2], b"\x89PNG"])
+def test_broken_jpeg_structure_falls_back_to_re_encoding(data):
+    from crawlers.images import strip_jpeg_metadata
+
+    assert strip_jpeg_metadata(data) is None
+
+
+def test_multi_picture_jpeg_counts_as_jpeg():
+    buf = io.BytesIO()
+    first, second = Image.new("RGB", (80, 60), (200, 0, 0)), Image.new("RGB", (80, 60), (0, 0, 200))
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    image, meta = inspect_image(buf.getvalue())
+    assert image.format == "MPO" and meta["format"] == "JPEG"
+    _, stored = LakeImagesPipeline.__new__(LakeImagesPipeline).convert_image(image, response_body=buf)
+    assert Image.open(stored).getpixel((5, 5))[0] > 150  # the first picture

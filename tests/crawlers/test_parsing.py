@@ -29,7 +29,8 @@ PRODUCT_PAGE = """<html><head>
  {"@type":"Organization","name":"Shop"},
  {"@type":"Product","name":"Navy striped shirt dress","sku":"SKU-1","brand":{"@type":"Brand","name":"Acme"},
   "image":["https://cdn.example/img/1.jpg"],
-  "offers":{"@type":"Offer","price":"49.90","priceCurrency":"GBP","url":"https://shop.example/p/1"}}]}
+  "offers":{"@type":"Offer","price":"49.90","priceCurrency":"GBP","url":"https://shop.example/p/1",
+  "availability":"https://schema.org/InStock"}}]}
 </script></head><body><h1>Navy striped shirt dress</h1></body></html>"""
 
 
@@ -41,6 +42,7 @@ def test_jsonld_product_page_yields_one_item_with_offer_fields():
     assert item == {
         "product_id": "SKU-1", "title": "Navy striped shirt dress", "brand": "Acme", "price": 49.9,
         "currency": "GBP", "page_url": "https://shop.example/p/1", "image_urls": ["https://cdn.example/img/1.jpg"],
+        "availability": "InStock",
     }  # fmt: skip
 
 
@@ -100,6 +102,8 @@ def test_instagram_expired_token_is_reported_not_crashed():
     (InstagramHashtagSpider, {"api_base": "http://127.0.0.1:9", "hashtag": "x", "user_id": "1",
                               "conn_id": "instagram_unset"}),
     (PinterestSearchSpider, {"api_base": "http://127.0.0.1:9", "query": "q", "conn_id": "pinterest_unset"}),
+    (InstagramHashtagSpider, {"api_base": "http://127.0.0.1:9", "hashtag": "x", "token": "t",
+                              "conn_id": "instagram_unset"}),  # a token but no Instagram user id
 ])  # fmt: skip
 def test_source_without_credentials_is_skipped_with_a_clear_reason(cls, kwargs):
     import asyncio
@@ -111,6 +115,7 @@ def test_source_without_credentials_is_skipped_with_a_clear_reason(cls, kwargs):
 
     assert asyncio.run(collect()) == []
     assert skipped(sp) == {"no-credentials": 1}
+    assert sp.crawler.stats.get_value("fti/source_skipped") == "no-credentials"
 
 
 def test_token_comes_from_the_environment_named_by_the_connection(monkeypatch):
