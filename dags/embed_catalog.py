@@ -1,13 +1,17 @@
 """
 ### Embed the catalog — `embed_catalog`
 
-Runs when a portal batch is validated (Asset `fti_catalog_batches`). Every catalog image of the date that has
-no vector yet is embedded with the configured timm backbone (`FTI_MODEL_NAME`, default
-`tf_efficientnet_lite0` with offline ImageNet weights) and upserted into the Milvus collection `FTI_COLLECTION`
-keyed by the image's sha256, with its product metadata. Reruns embed nothing twice.
+Runs when a portal batch is validated (Asset `fti_catalog_batches`). Brings the Milvus collection *in service*
+(the one the alias `FTI_COLLECTION`, default `catalog`, points at) up to the live catalog of the date: every
+image of each portal's last `FTI_TOMBSTONE_AFTER_CRAWLS` validated crawls that has no vector yet is embedded with
+that collection's model version (the promoted champion, or the offline-pretrained `FTI_MODEL_NAME` backbone) by a
+DataLoader whose workers decode images, and upserted keyed by its sha256; images gone from their portal for that
+many crawls are deleted. Reruns embed nothing twice. On a fresh install the first collection and the alias are
+created here.
 
-Reads: validated `lake/batches/kind=portal/*/dt=<date>/`. Writes: Milvus (`FTI_MILVUS_URI`, default a Milvus
-Lite file in the lake). Updates the Asset `fti_catalog_index`. Rerun a date with the `date` param.
+Reads: validated `lake/batches/kind=portal/*/dt=*/`. Writes: Milvus (`FTI_MILVUS_URI`, default a Milvus Lite file
+in the lake) in the pool `fti_milvus` (one slot: Milvus Lite allows one process per file). Updates the Asset
+`fti_catalog_index`. Rerun a date with the `date` param. A new champion model is indexed by `reindex_catalog`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,14 @@ from datetime import datetime
 
 from airflow.sdk import Metadata, Param, dag, task
 
-from include.airflow_support import CATALOG_BATCHES, CATALOG_INDEX, DEFAULT_ARGS, run_date, use_aws_connection
+from include.airflow_support import (
+    CATALOG_BATCHES,
+    CATALOG_INDEX,
+    DEFAULT_ARGS,
+    MILVUS_POOL,
+    run_date,
+    use_aws_connection,
+)
 
 
 @dag(
@@ -30,13 +41,15 @@ from include.airflow_support import CATALOG_BATCHES, CATALOG_INDEX, DEFAULT_ARGS
     params={"date": Param(None, type=["null", "string"], format="date", description="Partition to embed")},
 )
 def embed_catalog():
-    @task(outlets=[CATALOG_INDEX])
+    @task(outlets=[CATALOG_INDEX], pool=MILVUS_POOL)
     def embed(**context):
         from embedding.catalog import embed_catalog as run
 
         use_aws_connection()
         counts = run(run_date(context))
-        yield Metadata(CATALOG_INDEX, extra={"dt": counts["dt"], "vectors": counts["collection"]})
+        yield Metadata(
+            CATALOG_INDEX, extra={"dt": counts["dt"], "vectors": counts["vectors"], "collection": counts["collection"]}
+        )
         return counts
 
     embed()

@@ -1,71 +1,155 @@
-"""The embed stage: validated catalog batches of a date → vectors in the Milvus collection."""
+"""The embed stage: the live catalog → vectors in the collection in service, incrementally, with tombstones.
+
+**Live catalog.** Each portal source's validated crawls are its ``batches/kind=portal/source=<s>/dt=<d>/``
+manifests. As of date ``dt``, a source's live products are the images (by sha256) listed in any of its last
+``FTI_TOMBSTONE_AFTER_CRAWLS`` validated crawls up to ``dt``; the newest row of an image wins. An image of source
+``s`` that is in the index but in none of those crawls has been *gone for N crawls* and is deleted (tombstoned);
+if it comes back, it is embedded again. Quarantined or unvalidated crawls do not count as crawls, so a broken
+crawl never empties the index, and a source that is no longer crawled keeps its last live set.
+
+**Incremental.** Only live images whose sha256 has no vector in the collection in service (hence for its model
+version) are read and embedded; rerunning a date embeds nothing twice.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from typing import Any
 
-from include.batches import validated_manifest
+import pandas as pd
+
+from include.batches import is_validated, read_manifest
 from include.lake import Lake, open_lake
+from include.layout import MANIFEST
 from include.progress import progress_bar
 from include.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-
-def open_index(settings: Settings, dim: int):
-    """The catalog collection named by the settings, created when missing."""
-    from embedding.index import CatalogIndex
-
-    index = CatalogIndex(settings.resolved_milvus_uri(), settings.collection, dim, settings.milvus_token)
-    index.ensure()
-    return index
+_BATCH = re.compile(r"^batches/kind=portal/source=(?P<source>[^/]+)/dt=(?P<dt>[^/]+)/" + re.escape(MANIFEST) + "$")
 
 
-def make_encoder(settings: Settings):
-    """The encoder the settings name."""
-    from embedding.encoder import Encoder
+def portal_crawls(lake: Lake, upto: str) -> dict[str, list[str]]:
+    """Per portal source, the dates of its validated crawls up to ``upto``, oldest first."""
+    crawls: dict[str, list[str]] = {}
+    for key in lake.list("batches/kind=portal/"):
+        m = _BATCH.match(key)
+        if m and m["dt"] <= upto and is_validated(lake, key[: -len(MANIFEST)]):
+            crawls.setdefault(m["source"], []).append(m["dt"])
+    return {s: sorted(d) for s, d in sorted(crawls.items())}
 
-    return Encoder(
-        settings.model_name,
-        settings.pretrained,
-        settings.device,
-        settings.embed_batch_size,
-        settings.colour_weight,
-    )
+
+def live_catalog(lake: Lake, dt: str, window: int) -> pd.DataFrame:
+    """The catalog as of ``dt``: every image of each source's last ``window`` validated crawls (newest row wins).
+
+    The ``dt`` column is the last crawl that listed the image.
+    """
+    frames = []
+    for source, dates in portal_crawls(lake, dt).items():
+        for day in dates[-window:]:
+            frame = read_manifest(lake, f"batches/kind=portal/source={source}/dt={day}/")
+            frames.append(frame.assign(source=source, dt=day))
+    if not frames:
+        return pd.DataFrame(columns=["sha256", "source", "image_key", "dt"])
+    frame = pd.concat(frames, ignore_index=True).sort_values(["dt", "sha256"], kind="stable")
+    return frame.drop_duplicates("sha256", keep="last").sort_values("sha256").reset_index(drop=True)
+
+
+def tombstone(index: Any, live: pd.DataFrame, sources: list[str]) -> int:
+    """Delete the indexed images of ``sources`` that are not live; returns how many."""
+    live_shas = set(live["sha256"])
+    gone: list[str] = []
+    for source in sources:
+        quoted = source.replace("\\", "\\\\").replace('"', '\\"')
+        for page in index.scan(("sha256",), filter=f'source == "{quoted}"'):
+            gone.extend(r["sha256"] for r in page if r["sha256"] not in live_shas)
+    if gone:
+        index.delete(gone)
+        log.info("tombstoned %d catalog images gone from their portal", len(gone))
+    return len(gone)
+
+
+def embed_rows(
+    index: Any, encoder: Any, lake: Lake, rows: pd.DataFrame, desc: str, on_skip: Callable[[str, str], None]
+) -> int:
+    """Embed ``rows`` (manifest rows) through the encoder's DataLoader and upsert each batch; returns the count.
+
+    Each batch is upserted as soon as it is embedded, so memory stays flat whatever the catalog's size.
+    """
+    from embedding.loader import LakeReader
+
+    keys = rows["image_key"].tolist()
+    with progress_bar(len(keys), desc) as advance, BackgroundWriter(index) as writer:
+        for indices, vectors, errors in encoder.embed_stream(keys, LakeReader(lake)):
+            for i, message in errors:
+                on_skip(keys[i], message)
+            if indices:
+                writer.upsert(rows.iloc[indices].to_dict("records"), vectors)
+            advance(len(indices) + len(errors))
+    return writer.written
+
+
+class BackgroundWriter:
+    """Upserts batches on one background thread, so storing batch n overlaps embedding batch n+1.
+
+    At most ``depth`` batches wait; the first failure is re-raised on the next call or on exit (nothing after it
+    is written).
+    """
+
+    def __init__(self, index: Any, depth: int = 2) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.index, self.depth, self.written = index, depth, 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="milvus-upsert")
+        self._pending: list[Any] = []
+
+    def upsert(self, rows: list[dict[str, Any]], vectors: Any) -> None:
+        """Queue one batch (waits while ``depth`` batches are pending)."""
+        while len(self._pending) >= self.depth:
+            self.written += self._pending.pop(0).result()
+        self._pending.append(self._pool.submit(self.index.upsert, rows, vectors))
+
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            for future in self._pending:
+                self.written += future.result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def embed_catalog(dt: str, lake: Lake | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """Embed every catalog image of ``dt`` that has no vector yet and upsert it with its product metadata.
+    """Bring the collection in service up to the live catalog of ``dt``.
 
     Returns:
-        Counts: ``rows`` in the day's validated catalog, ``embedded`` new vectors, ``already`` indexed,
-        ``skipped`` undecodable images, ``collection`` size after the run.
+        ``rows`` of the day's validated crawls, ``live`` catalog images, ``embedded`` new vectors, ``already``
+        indexed, ``skipped`` undecodable images, ``tombstoned`` images deleted, ``vectors`` in the collection
+        after the run, its name (``collection``) and ``model_version``.
     """
+    from embedding.service import connect, service_index
+
     settings = settings or get_settings()
     lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
-    manifest = validated_manifest(lake, "portal", dt)
-    encoder = make_encoder(settings)
+    live = live_catalog(lake, dt, settings.tombstone_after_crawls)
+    today = int((live["dt"] == dt).sum()) if len(live) else 0
     skipped: list[str] = []
-    with open_index(settings, encoder.dim) as index:
-        already = index.existing(manifest["sha256"].tolist())
-        todo = manifest[~manifest["sha256"].isin(already)].reset_index(drop=True)
-        log.info("catalog %s: %d rows, %d already indexed, %d to embed", dt, len(manifest), len(already), len(todo))
-        for start in range(0, len(todo), 512):
-            chunk = todo.iloc[start : start + 512]
-            blobs = [lake.read_bytes(k) for k in chunk["image_key"]]
-            with progress_bar(len(chunk), f"embed catalog {start}+") as bar:
-                vectors, kept = encoder.embed_bytes(
-                    blobs,
-                    on_error=lambda i, exc, c=chunk: skipped.append(f"{c.iloc[i]['image_key']}: {exc}"),
-                    progress=bar,
-                )
-            rows = chunk.iloc[kept].assign(dt=dt).to_dict("records")
-            index.upsert(rows, vectors)
+    with connect(settings) as conn:
+        index, encoder = service_index(conn, lake, settings)
+        already = index.existing(live["sha256"].tolist())
+        todo = live[~live["sha256"].isin(already)].reset_index(drop=True)
+        log.info("catalog %s: %d live, %d already in %s, %d to embed", dt, len(live), len(already), index.collection,
+                 len(todo))  # fmt: skip
+        embedded = embed_rows(index, encoder, lake, todo, f"embed catalog {dt}", lambda k, m: skipped.append(k))
+        gone = tombstone(index, live, sorted(live["source"].unique())) if len(live) else 0
         total = index.count()
-    for item in skipped:
-        log.warning("skipped undecodable catalog image %s", item)
+    for key in skipped:
+        log.warning("skipped undecodable catalog image %s", key)
     return {
-        "dt": dt, "rows": len(manifest), "embedded": len(todo) - len(skipped), "already": len(already),
-        "skipped": len(skipped), "collection": total,
+        "dt": dt, "rows": today, "live": len(live), "embedded": embedded, "already": len(already),
+        "skipped": len(skipped), "tombstoned": gone, "vectors": total, "collection": index.collection,
+        "model_version": encoder.version,
     }  # fmt: skip

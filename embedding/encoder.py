@@ -1,10 +1,12 @@
-"""Images to L2-normalised vectors with a timm backbone (CPU, or CUDA when present)."""
+"""Images to L2-normalised vectors with a timm backbone or a trained embedder (CPU, or CUDA when present)."""
 
 from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -54,23 +56,33 @@ def colour_histogram(chw: np.ndarray, prep: Preprocessing) -> np.ndarray:
 
 
 def decode(data: bytes, prep: Preprocessing) -> np.ndarray:
-    """Encoded image bytes → model input array; ``EmbeddingError`` when they do not decode."""
+    """Encoded image bytes → model input array; ``EmbeddingError`` when they do not decode.
+
+    JPEGs are decoded at the smallest DCT scale still at least the model's input size (``Image.draft``), which
+    makes decoding a large photo several times cheaper before the bicubic resize.
+    """
     try:
         with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (prep.size, prep.size))
             return to_array(image, prep)
     except Exception as exc:
         raise EmbeddingError(f"image does not decode: {exc}") from exc
 
 
 class Encoder:
-    """A frozen backbone that embeds batches of images.
+    """A frozen model that embeds batches of images into unit vectors, with the colour histogram appended.
 
     Args:
-        model_name: timm model name.
-        pretrained: Load ImageNet weights (offline for the lite family).
+        model_name: timm model name (also names the preprocessing).
+        pretrained: Load ImageNet weights (offline for the lite family) when no ``model`` is given.
         device: ``auto``, ``cpu`` or ``cuda``.
         batch_size: Images per forward pass.
-        colour_weight: Weight of the colour histogram appended to the backbone's features (0: none).
+        colour_weight: Weight of the colour histogram appended to the model's features (0: none).
+        model: A trained embedder (``training.registry.load_embedder``) used instead of the pretrained backbone.
+        feature_dim: The trained embedder's output width (``embedding_dim`` of its card).
+        image_size: Input side when it differs from the backbone's default (``image_size`` of the card).
+        version: Model version id; default ``imagenet-<model_name>`` (the pretrained backbone).
+        workers: DataLoader worker processes decoding images (0: decode in this process; -1: auto).
     """
 
     def __init__(
@@ -80,24 +92,42 @@ class Encoder:
         device: str = "auto",
         batch_size: int = 32,
         colour_weight: float = 0.0,
+        *,
+        model: Any = None,
+        feature_dim: int | None = None,
+        image_size: int | None = None,
+        version: str | None = None,
+        workers: int = 0,
     ) -> None:
         import torch
 
         self.device = resolve_device(device)
         self.batch_size = batch_size
+        self.workers = workers
         self.model_name = model_name
-        self.prep = preprocessing_for(model_name)
-        self.model = create_backbone(model_name, pretrained).to(self.device)
-        self.model = self.model.to(memory_format=torch.channels_last)
+        self.version = version or f"imagenet-{model_name}"
+        prep = preprocessing_for(model_name)
+        self.prep = replace(prep, size=image_size) if image_size else prep
+        self.model = (model if model is not None else create_backbone(model_name, pretrained)).eval()
+        self.model = self.model.to(self.device).to(memory_format=torch.channels_last)
+        features = feature_dim if model is not None and feature_dim else getattr(self.model, "num_features", None)
+        if features is None:
+            raise EmbeddingError(f"{self.version}: the embedder's output width is unknown (give feature_dim)")
         self.colour_weight = float(colour_weight)
-        self.dim = int(self.model.num_features) + (COLOUR_BINS**3 if self.colour_weight > 0 else 0)
+        self.dim = int(features) + (COLOUR_BINS**3 if self.colour_weight > 0 else 0)
 
-    def forward(self, batch: np.ndarray) -> np.ndarray:
-        """Embed a preprocessed ``(N, 3, H, W)`` batch; returns unit-length ``(N, dim)`` float32 vectors."""
+    def forward(self, batch: Any, hists: np.ndarray | None = None) -> np.ndarray:
+        """Embed a preprocessed ``(N, 3, H, W)`` batch (array or tensor); returns unit ``(N, dim)`` float32.
+
+        Args:
+            batch: Model inputs.
+            hists: Their colour histograms when already computed (by the loader's workers).
+        """
         import torch
 
         with torch.inference_mode():
-            x = torch.from_numpy(batch).to(self.device).contiguous(memory_format=torch.channels_last)
+            x = batch if isinstance(batch, torch.Tensor) else torch.from_numpy(batch)
+            x = x.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             if self.device.startswith("cuda"):
                 with torch.autocast("cuda", dtype=torch.bfloat16):
                     y = self.model(x)
@@ -106,10 +136,36 @@ class Encoder:
             y = torch.nn.functional.normalize(y.float(), dim=1)
         vectors = y.cpu().numpy().astype(np.float32)
         if self.colour_weight > 0:
-            hists = np.stack([colour_histogram(chw, self.prep) for chw in batch]) * self.colour_weight
-            vectors = np.hstack([vectors, hists])
+            if hists is None:
+                arrays = batch.numpy() if isinstance(batch, torch.Tensor) else batch
+                hists = np.stack([colour_histogram(chw, self.prep) for chw in arrays])
+            vectors = np.hstack([vectors, hists * self.colour_weight])
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors
+
+    def embed_stream(
+        self, items: Sequence[Any], read: Callable[[Any], bytes] | None = None, workers: int | None = None
+    ) -> Iterator[tuple[list[int], np.ndarray, list[tuple[int, str]]]]:
+        """Embed items batch by batch through a DataLoader whose workers read and decode.
+
+        Args:
+            items: Encoded image bytes, or keys that ``read`` turns into bytes (in the worker).
+            read: Picklable ``item -> bytes`` (``embedding.loader.LakeReader``); None when items are bytes.
+            workers: Decoding processes (default: the encoder's ``workers``).
+
+        Yields:
+            Per batch: positions in ``items`` of the images embedded, their vectors, and ``(position, error)``
+            of the images that did not decode.
+        """
+        from embedding.loader import ImageDataset, auto_workers, make_loader
+
+        workers = self.workers if workers is None else workers
+        workers = auto_workers(self.device) if workers < 0 else workers
+        dataset = ImageDataset(items, self.prep, read)
+        loader = make_loader(dataset, self.batch_size, workers, pin_memory=self.device.startswith("cuda"))
+        for batch in loader:
+            empty = np.zeros((0, self.dim), np.float32)
+            yield batch.indices, (self.forward(batch.pixels, batch.hists) if batch.indices else empty), batch.errors
 
     def embed_bytes(
         self,
@@ -126,25 +182,21 @@ class Encoder:
 
         Returns:
             The vectors of the images that decoded, and their indices in ``items``.
+
+        Raises:
+            EmbeddingError: an image does not decode and no ``on_error`` was given.
         """
         vectors: list[np.ndarray] = []
         kept: list[int] = []
-        pending: list[np.ndarray] = []
-        pending_idx: list[int] = []
-        for i, data in enumerate(items):
-            try:
-                pending.append(decode(data, self.prep))
-                pending_idx.append(i)
-            except EmbeddingError as exc:
+        for indices, batch_vectors, errors in self.embed_stream(items):
+            for i, message in errors:
                 if on_error is None:
-                    raise
-                on_error(i, exc)
-            if len(pending) == self.batch_size or (i == len(items) - 1 and pending):
-                vectors.append(self.forward(np.stack(pending)))
-                kept.extend(pending_idx)
-                if progress:
-                    progress(len(pending))
-                pending, pending_idx = [], []
-        if not vectors:
+                    raise EmbeddingError(f"image {i} does not decode: {message}")
+                on_error(i, EmbeddingError(message))
+            vectors.append(batch_vectors)
+            kept.extend(indices)
+            if progress:
+                progress(len(indices) + len(errors))
+        if not kept:
             return np.zeros((0, self.dim), np.float32), []
         return np.concatenate(vectors), kept

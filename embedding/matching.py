@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from embedding.catalog import make_encoder, open_index
+from embedding.service import connect, service_index
 from include.batches import validated_manifest
 from include.lake import Lake, open_lake
 from include.layout import matches_key
@@ -32,24 +32,26 @@ def match_social(dt: str, lake: Lake | None = None, settings: Settings | None = 
     """Embed the date's social images, find each one's top-k catalog neighbours, and store the matches.
 
     Returns:
-        ``matches`` (lake key of the parquet table), ``posts`` matched, ``rows``, ``skipped``.
+        ``matches`` (lake key of the parquet table), ``posts`` matched, ``rows``, ``skipped``, the
+        ``model_version`` that embedded both sides and the ``collection`` (behind the alias) searched.
 
     Raises:
         NoSocialPosts: no validated social batch for ``dt``.
+        embedding.index.CatalogIndexError: no collection in service, or Milvus unreachable.
     """
     settings = settings or get_settings()
     lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
     posts = validated_manifest(lake, "social", dt)
     if posts.empty:
         raise NoSocialPosts(f"no validated social images for {dt}: crawl and validate a social source first")
-    encoder = make_encoder(settings)
     blobs = [lake.read_bytes(k) for k in posts["image_key"]]
     skipped: list[int] = []
-    with progress_bar(len(blobs), "embed social") as bar:
-        vectors, kept = encoder.embed_bytes(blobs, on_error=lambda i, exc: skipped.append(i), progress=bar)
-    with open_index(settings, encoder.dim) as index:
+    with connect(settings) as conn:
+        index, encoder = service_index(conn, lake, settings, create=False)
         if index.count() == 0:
-            raise RuntimeError(f"the catalog collection {settings.collection} is empty: run the embed stage")
+            raise RuntimeError(f"the catalog collection {index.collection} is empty: run the embed stage")
+        with progress_bar(len(blobs), "embed social") as bar:
+            vectors, kept = encoder.embed_bytes(blobs, on_error=lambda i, exc: skipped.append(i), progress=bar)
         neighbours = index.search(vectors, settings.top_k)
     rows = []
     for post_idx, hits in zip(kept, neighbours, strict=True):
@@ -74,4 +76,7 @@ def match_social(dt: str, lake: Lake | None = None, settings: Settings | None = 
     lake.write_bytes(key, buf.getvalue())
     for i in skipped:
         log.warning("skipped undecodable social image %s", posts.iloc[i]["image_key"])
-    return {"dt": dt, "matches": key, "posts": len(kept), "rows": len(frame), "skipped": len(skipped)}
+    return {
+        "dt": dt, "matches": key, "posts": len(kept), "rows": len(frame), "skipped": len(skipped),
+        "model_version": encoder.version, "collection": index.collection,
+    }  # fmt: skip

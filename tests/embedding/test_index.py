@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedding.index import CatalogIndex, CatalogIndexError
+from embedding.index import CatalogIndex, CatalogIndexError, IndexConfig, MilvusConnection
 
 
 def unit(n, dim, seed=0):
@@ -61,3 +61,36 @@ def test_collection_reopened_by_a_new_process_is_searchable(tmp_path):
         out = subprocess.run([sys.executable, "-c", setup + code], capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-3:] == ["5", "1", "2"]
+
+
+def test_nan_vectors_are_refused_before_anything_is_written(tmp_path):
+    with CatalogIndex(str(tmp_path / "m.db"), "catalog", 4) as index:
+        index.ensure()
+        bad = unit(3, 4)
+        bad[1, 2] = np.nan
+        with pytest.raises(CatalogIndexError, match="NaN"):
+            index.upsert(rows(3), bad)
+        assert index.count() == 0
+
+
+def test_milvus_lite_keeps_index_type_and_metric_but_drops_build_params(tmp_path):
+    """Documented behaviour of Milvus Lite 3.x (the server test checks that a real server keeps them)."""
+    for config in (IndexConfig("HNSW", m=8, ef_construction=40), IndexConfig("IVF_FLAT", nlist=4, nprobe=2)):
+        with CatalogIndex(str(tmp_path / "m.db"), f"c_{config.index_type}", 8, config=config) as index:
+            index.ensure()
+            report = index.index_report()
+            assert (report["index_type"], report["metric_type"]) == (config.index_type, "COSINE")
+            assert report["on_server"] == {} and report["params_reached"] is False
+    with pytest.raises(CatalogIndexError, match="unsupported index type"):
+        IndexConfig("DISKANN").build_params()
+
+
+def test_an_unreachable_server_is_a_clear_error_fast():
+    import time
+
+    from tests.conftest import free_port
+
+    started = time.monotonic()
+    with pytest.raises(CatalogIndexError, match="cannot reach Milvus at http://127.0.0.1"):
+        MilvusConnection(f"http://127.0.0.1:{free_port()}", timeout=2)
+    assert time.monotonic() - started < 15

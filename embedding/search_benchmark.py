@@ -1,0 +1,163 @@
+"""Search speed and recall of the catalog index against exact top-k, in one run (``make bench-search``).
+
+    python -m embedding.search_benchmark --vectors 100000 --queries 1000 [--backends lite,server] [--out f.json]
+
+A seeded clustered set of unit vectors (``--clusters`` garment-like groups, width ``--dim``, 1344 = the
+encoder's 1280 features + 64 colour bins) is indexed with the configured COSINE index (HNSW by default) in Milvus
+Lite and in a real Milvus server (``milvus-server`` started on loopback for the run, then stopped). Queries are
+fresh samples of the same distribution. Exact top-10 is a matrix product + ``topk`` in torch (CUDA when present).
+
+Reported per backend: insert and index-build seconds, QPS one query per call (how a service is hit) and in
+batches of ``--batch`` queries (how the match stage calls it), and recall@10 against exact search; the same two
+QPS figures for exact search, and the speed-up ratios. Searches use ``Bounded`` consistency (the data is
+written before the clock starts); the pipeline's own searches are ``Strong``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def dataset(n: int, queries: int, dim: int, clusters: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors around ``clusters`` centres (catalog), and fresh queries from the same mixture."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, dim)).astype(np.float32)
+
+    def draw(m: int) -> np.ndarray:
+        out = np.empty((m, dim), np.float32)
+        for start in range(0, m, 20000):
+            k = min(20000, m - start)
+            out[start : start + k] = centres[rng.integers(0, clusters, k)] + 0.7 * rng.normal(size=(k, dim))
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    return draw(n), draw(queries)
+
+
+def exact(base: np.ndarray, queries: np.ndarray, k: int, batch: int, device: str) -> dict:
+    """Exact top-k ids, and the QPS of exact search one query at a time and in batches."""
+    import torch
+
+    b = torch.from_numpy(base).to(device)
+
+    def topk(q: np.ndarray) -> np.ndarray:
+        sims = torch.from_numpy(q).to(device) @ b.T
+        return torch.topk(sims, k, dim=1).indices.cpu().numpy()
+
+    topk(queries[:2])
+    ids = np.concatenate([topk(queries[i : i + batch]) for i in range(0, len(queries), batch)])
+    single = min(len(queries), 200)
+    start = time.perf_counter()
+    for i in range(single):
+        topk(queries[i : i + 1])
+    qps_one = single / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for i in range(0, len(queries), batch):
+        topk(queries[i : i + batch])
+    qps_batch = len(queries) / (time.perf_counter() - start)
+    return {"ids": ids, "qps_one": qps_one, "qps_batch": qps_batch}
+
+
+def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, args: argparse.Namespace) -> dict:
+    """Insert, build, search one Milvus; recall@k against ``truth``."""
+    from embedding.index import CatalogIndex, IndexConfig
+
+    config = IndexConfig(args.index_type, args.m, args.ef_construction, args.ef, args.nlist, args.nprobe)
+    ids = [f"{i:064x}" for i in range(len(base))]
+    with CatalogIndex(uri, "bench", base.shape[1], config=config) as index:
+        if index.client.has_collection("bench"):
+            index.client.drop_collection("bench")
+        index.ensure()
+        start = time.perf_counter()
+        for s in range(0, len(base), 2000):
+            index.upsert([{"sha256": i} for i in ids[s : s + 2000]], base[s : s + 2000])
+        insert_s = time.perf_counter() - start
+        start = time.perf_counter()
+        index.client.flush("bench")
+        index.client.release_collection("bench")
+        index.client.load_collection("bench")  # Milvus Lite builds its index on load
+        while (d := index.client.describe_index("bench", "vector")).get("indexed_rows", 0) < d.get("total_rows", 0):
+            time.sleep(0.5)  # a server builds in the background
+        build_s = time.perf_counter() - start
+        report = index.index_report()
+        index.search_ids(queries[:2], args.k, "Bounded")
+        single = min(len(queries), 200)
+        start = time.perf_counter()
+        for i in range(single):
+            index.search_ids(queries[i : i + 1], args.k, "Bounded")
+        qps_one = single / (time.perf_counter() - start)
+        start = time.perf_counter()
+        found = []
+        for i in range(0, len(queries), args.batch):
+            found.extend(index.search_ids(queries[i : i + args.batch], args.k, "Bounded"))
+        qps_batch = len(queries) / (time.perf_counter() - start)
+    position = {h: n for n, h in enumerate(ids)}
+    hits = sum(len({position[h] for h in f} & set(t.tolist())) for f, t in zip(found, truth, strict=True))
+    return {
+        "insert_s": round(insert_s, 1), "build_s": round(build_s, 1), "qps_one": round(qps_one, 1),
+        "qps_batch": round(qps_batch, 1), "recall_at_k": round(hits / truth.size, 4), "index": report,
+    }  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Exact search, then each backend, on the same data."""
+    from embedding.encoder import resolve_device
+
+    device = resolve_device(args.device)
+    base, queries = dataset(args.vectors, args.queries, args.dim, args.clusters)
+    truth = exact(base, queries, args.k, args.batch, device)
+    result = {
+        "vectors": args.vectors, "queries": args.queries, "dim": args.dim, "k": args.k, "batch": args.batch,
+        "index_type": args.index_type, "exact_device": device,
+        "exact": {"qps_one": round(truth["qps_one"], 1), "qps_batch": round(truth["qps_batch"], 1)},
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.backends.split(","):
+            if name == "lite":
+                result["lite"] = backend(str(Path(tmp) / "bench.db"), base, queries, truth["ids"], args)
+            elif name == "server":
+                from embedding.milvus_server import MilvusServer, MilvusServerUnavailable
+
+                try:
+                    with MilvusServer(Path(tmp) / "server", grace=5) as server:
+                        result["server"] = backend(server.uri, base, queries, truth["ids"], args)
+                except MilvusServerUnavailable as exc:
+                    result["server"] = {"skipped": str(exc)[:300]}
+            for key in ("qps_one", "qps_batch"):
+                if key in result.get(name, {}):
+                    result[name][f"{key}_vs_exact"] = round(result[name][key] / result["exact"][key], 2)
+    return result
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vectors", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--dim", type=int, default=1344)
+    parser.add_argument("--clusters", type=int, default=1000)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=100, help="queries per call in the batched run")
+    parser.add_argument("--backends", default="lite,server")
+    parser.add_argument("--index-type", default="HNSW")
+    parser.add_argument("--m", type=int, default=16)
+    parser.add_argument("--ef-construction", type=int, default=200)
+    parser.add_argument("--ef", type=int, default=64)
+    parser.add_argument("--nlist", type=int, default=1024)
+    parser.add_argument("--nprobe", type=int, default=32)
+    parser.add_argument("--device", default="auto", help="exact search device")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    text = json.dumps(run(args))
+    print(text, flush=True)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The embed stage on a real lake and a real Milvus Lite file: incremental, tombstones, bad images."""
+
+from __future__ import annotations
+
+import pytest
+
+from embedding.catalog import embed_catalog, live_catalog
+from embedding.index import CatalogIndex
+from tests.embedding.conftest import write_batch
+
+
+def indexed(settings) -> set[str]:
+    with CatalogIndex(settings.resolved_milvus_uri(), settings.collection, 0) as index:
+        index.client.load_collection(settings.collection)  # a reopened file starts released
+        return {r["sha256"] for page in index.scan() for r in page}
+
+
+def test_incremental_embedding_tombstones_and_undecodable_images(lake, small_settings):
+    day1 = write_batch(lake, "shop", "2026-11-01", [0, 1, 2, 3, 4, 5])
+    first = embed_catalog("2026-11-01", lake, small_settings)
+    assert first["embedded"] == 6 and first["vectors"] == 6 and first["tombstoned"] == 0
+    assert first["collection"] == "catalog_imagenet_test_efficientnet"
+    assert first["model_version"] == "imagenet-test_efficientnet"
+    rerun = embed_catalog("2026-11-01", lake, small_settings)
+    assert (rerun["embedded"], rerun["already"], rerun["vectors"]) == (0, 6, 6)  # nothing embedded twice
+
+    # Day 2: products 4 and 5 are gone, 6 is new, one image does not decode (a counted skip).
+    day2 = write_batch(lake, "shop", "2026-11-02", [0, 1, 2, 3, 6, b"<html>not an image</html>"])
+    second = embed_catalog("2026-11-02", lake, small_settings)
+    assert (second["embedded"], second["skipped"], second["tombstoned"]) == (1, 1, 0)  # gone 1 crawl < 2
+    assert indexed(small_settings) == set(day1) | {day2[4]}
+
+    # Day 3: 4 and 5 are now absent from the last 2 crawls: tombstoned. Another portal is untouched.
+    write_batch(lake, "shop", "2026-11-03", [0, 1, 2, 3, 6])
+    other = write_batch(lake, "mall", "2026-11-03", [7, 8])
+    third = embed_catalog("2026-11-03", lake, small_settings)
+    assert (third["embedded"], third["tombstoned"], third["vectors"]) == (2, 2, 7)
+    assert indexed(small_settings) == set(day1[:4]) | {day2[4]} | set(other)
+
+    # A product that comes back is embedded again.
+    write_batch(lake, "shop", "2026-11-04", [0, 1, 2, 3, 6, 5])
+    assert embed_catalog("2026-11-04", lake, small_settings)["embedded"] == 1
+    assert day1[5] in indexed(small_settings)
+
+
+def test_unvalidated_crawls_do_not_count_as_crawls(lake, small_settings):
+    shas = write_batch(lake, "shop", "2026-11-01", [0, 1])
+    write_batch(lake, "shop", "2026-11-02", [2], validated=False)
+    write_batch(lake, "shop", "2026-11-03", [3], validated=False)
+    live = live_catalog(lake, "2026-11-03", small_settings.tombstone_after_crawls)
+    assert set(live["sha256"]) == set(shas)  # a broken crawl never empties the catalog
+
+
+def test_decoding_workers_read_the_lake_themselves(lake, small_settings, monkeypatch):
+    from include.settings import get_settings
+
+    monkeypatch.setenv("FTI_EMBED_WORKERS", "2")
+    get_settings.cache_clear()
+    shas = write_batch(lake, "shop", "2026-11-01", [*range(9), b"\xff\xd8 truncated"])
+    result = embed_catalog("2026-11-01", lake, get_settings())
+    assert (result["embedded"], result["skipped"]) == (9, 1)
+    assert indexed(get_settings()) == set(shas[:9])
+
+
+def test_a_legacy_collection_named_like_the_alias_is_a_clear_error(lake, small_settings):
+    from embedding.index import CatalogIndexError
+
+    with CatalogIndex(small_settings.resolved_milvus_uri(), "catalog", 8) as index:
+        index.ensure()
+    write_batch(lake, "shop", "2026-11-01", [0])
+    with pytest.raises(CatalogIndexError, match="predates versioned collections"):
+        embed_catalog("2026-11-01", lake, small_settings)
