@@ -14,8 +14,9 @@ A social source without credentials is skipped: the crawl logs why, `validate` e
 event is sent.
 
 **Rerun / backfill a date:** trigger with the `date` param (or clear the run of that logical date): the batch of
-that date is replaced, never duplicated. Credentials of API sources come from the Airflow connection named by
-the source's `conn_id` (token in the password field).
+that date is replaced, never duplicated. A range of dates: `fti_backfill`. `max_items` caps a trial crawl.
+Credentials of API sources come from the Airflow connection named by the source's `conn_id` (token in the
+password field).
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ def build(source: Source):
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         tags=["fti", "crawl", source.kind] + ([source.horizon] if source.horizon else []),
-        params={"date": Param(None, type=["null", "string"], format="date", description="Partition to crawl")},
+        params={
+            "date": Param(None, type=["null", "string"], format="date", description="Partition to crawl"),
+            "max_items": Param(
+                None, type=["null", "integer"], minimum=1, description="Scale: stop after this many items (a test run)"
+            ),
+        },
     )
     def crawl_dag():
         @task(task_display_name=f"crawl {source.name}")
@@ -49,7 +55,10 @@ def build(source: Source):
             from crawlers.crawl import crawl_source
 
             use_aws_connection()
-            return crawl_source(source.name, run_date(context), env=token_env(source.args.get("conn_id")))
+            env = token_env(source.args.get("conn_id"))
+            if context["params"].get("max_items"):
+                env["FTI_MAX_ITEMS_PER_CRAWL"] = str(context["params"]["max_items"])
+            return crawl_source(source.name, run_date(context), env=env)
 
         @task(outlets=[asset])
         def validate(summary: dict, **context):
