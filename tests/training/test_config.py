@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from training.config import DEFAULT_CONFIG, ConfigError, instantiate, load_config
+
+
+def test_default_and_shipped_configs_validate():
+    cfg = load_config()
+    assert cfg.model.backbone == "tf_efficientnet_lite0" and cfg.loss.margin == 0.3
+    assert cfg.mining.strategy == "online" and cfg.image_size() == 224
+    for path in DEFAULT_CONFIG.parent.glob("*.yaml"):
+        load_config(path)
+
+
+def test_invalid_values_and_unknown_keys_name_the_field(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("trainer:\n  batch_size: 1\n")
+    with pytest.raises(ConfigError, match="trainer.batch_size"):
+        load_config(path)
+    path.write_text("model:\n  backbone_name: x\n")
+    with pytest.raises(ConfigError, match="backbone_name"):
+        load_config(path)
+    path.write_text("data:\n  sets:\n    - kind: deepfashion\n")
+    with pytest.raises(ConfigError, match="needs a root folder"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_overrides_and_target_injection():
+    cfg = load_config(None, {"trainer.max_epochs": 2, "mining.miner": {"_target_": "collections.OrderedDict"}})
+    assert cfg.trainer.max_epochs == 2
+    assert type(instantiate(cfg.mining.miner)).__name__ == "OrderedDict"
+    with pytest.raises(ConfigError, match="cannot import _target_"):
+        instantiate({"_target_": "nowhere.Thing"})

@@ -1,0 +1,207 @@
+"""The triplet embedding model: a timm backbone, a projection head and unit-length output, in a LightningModule.
+
+:class:`EmbeddingNet` is what the registry stores and the embedding service loads; :class:`TripletModule` trains
+it with a triplet margin loss (online mining by default, offline triplets optionally), AdamW and a warmup +
+cosine schedule, in channels_last (bf16 autocast comes from the Trainer's precision on CUDA).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from training.backbones import create_backbone
+
+
+class CheckpointMismatch(RuntimeError):
+    """Weights that belong to another architecture (backbone or embedding size)."""
+
+
+class EmbeddingNet(nn.Module):
+    """Backbone -> linear projection to ``embedding_dim`` -> L2 normalisation."""
+
+    def __init__(self, model_name: str = "tf_efficientnet_lite0", embedding_dim: int = 256, pretrained: bool = True):
+        super().__init__()
+        self.model_name = model_name
+        self.embedding_dim = embedding_dim
+        self.backbone = create_backbone(model_name, pretrained)
+        self.head = nn.Linear(self.backbone.num_features, embedding_dim)
+        nn.init.orthogonal_(self.head.weight)  # a random rotation/projection: keeps pretrained neighbourhoods
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.head(self.backbone(x)).float(), dim=1)
+
+
+class PretrainedEmbedder(nn.Module):
+    """The offline-pretrained backbone alone (pooled features, unit length): the model when none was trained."""
+
+    def __init__(self, model_name: str = "tf_efficientnet_lite0", pretrained: bool = True):
+        super().__init__()
+        self.model_name = model_name
+        self.backbone = create_backbone(model_name, pretrained)
+        self.embedding_dim = int(self.backbone.num_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.backbone(x).float(), dim=1)
+
+
+def load_weights(net: nn.Module, source: str | Path | bytes, where: str | None = None) -> None:
+    """Load a ``weights.pt`` state dict or a Lightning ``.ckpt`` into ``net``, strictly.
+
+    Raises:
+        CheckpointMismatch: the tensors do not fit ``net`` (names the file and both architectures).
+    """
+    where = where or (str(source) if not isinstance(source, bytes) else "weights")
+    try:
+        blob = torch.load(io.BytesIO(source) if isinstance(source, bytes) else source, map_location="cpu",
+                          weights_only=False)  # fmt: skip
+    except Exception as exc:
+        raise CheckpointMismatch(f"{where}: not a torch checkpoint ({exc})") from exc
+    state = blob.get("state_dict", blob) if isinstance(blob, dict) else None
+    if not isinstance(state, dict):
+        raise CheckpointMismatch(f"{where}: holds no state dict")
+    if any(k.startswith("net.") for k in state):
+        state = {k[4:]: v for k, v in state.items() if k.startswith("net.")}
+    meta = blob.get("hyper_parameters", {}) if isinstance(blob, dict) else {}
+    expected = f"{getattr(net, 'model_name', type(net).__name__)} (dim {getattr(net, 'embedding_dim', '?')})"
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        found = meta.get("model_name") or "another architecture"
+        first = str(exc).split("\n")[1:3]
+        raise CheckpointMismatch(
+            f"{where}: checkpoint of {found} does not fit {expected}: {' '.join(s.strip() for s in first)[:300]}"
+        ) from exc
+
+
+class TripletModule(L.LightningModule):
+    """Trains an :class:`EmbeddingNet` with triplet margin loss.
+
+    Args:
+        model_name: timm backbone.
+        embedding_dim: Output size.
+        pretrained: Start from ImageNet weights.
+        margin: Triplet margin on the Euclidean distance of unit vectors.
+        strategy: ``online`` (batches of ``(images, labels)``, miner picks triplets) or ``offline`` (batches of
+            ``(anchor, positive, negative)``).
+        miner: Online miner object (pytorch-metric-learning), ignored offline.
+        loss: Loss object (default ``TripletMarginLoss(margin)``).
+        lr, backbone_lr_mult, weight_decay, warmup_fraction: AdamW and the warmup + cosine schedule.
+        freeze_bn: Keep the pretrained BatchNorm running statistics (eval mode) while training.
+    """
+
+    def __init__(
+        self,
+        model_name: str = "tf_efficientnet_lite0",
+        embedding_dim: int = 256,
+        pretrained: bool = True,
+        margin: float = 0.3,
+        strategy: str = "online",
+        miner: Any = None,
+        loss: Any = None,
+        lr: float = 3e-4,
+        backbone_lr_mult: float = 0.3,
+        weight_decay: float = 1e-4,
+        warmup_fraction: float = 0.05,
+        freeze_bn: bool = True,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["miner", "loss"])
+        from training.mining import make_loss
+
+        self.net = EmbeddingNet(model_name, embedding_dim, pretrained).to(memory_format=torch.channels_last)
+        self.net.train()
+        self.loss_fn = loss if loss is not None else make_loss(margin)
+        self.miner = miner
+        self.val_is_query: np.ndarray | None = None  # consumer rows of the validation loader, in order
+        self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def freeze_batchnorm(self) -> None:
+        """Put the backbone's BatchNorm layers in eval mode when ``freeze_bn`` (called each train epoch)."""
+        if self.hparams.freeze_bn:
+            for m in self.net.backbone.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+
+    def on_train_epoch_start(self) -> None:
+        self.freeze_batchnorm()
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        def cl(t: Any) -> Any:
+            return t.contiguous(memory_format=torch.channels_last) if torch.is_tensor(t) and t.ndim == 4 else t
+
+        return [cl(t) for t in batch] if isinstance(batch, list | tuple) else cl(batch)
+
+    def compute_loss(self, batch: Any) -> tuple[torch.Tensor, int]:
+        """Loss of one batch and the number of triplets it used."""
+        if self.hparams.strategy == "offline":
+            a, p, n = batch
+            b = a.shape[0]
+            emb = self(torch.cat([a, p, n]))
+            idx = torch.arange(b, device=emb.device)
+            labels = torch.cat([idx, idx, idx + b])
+            return self.loss_fn(emb, labels, (idx, idx + b, idx + 2 * b)), b
+        images, labels = batch
+        emb = self(images)
+        triplets = self.miner(emb, labels) if self.miner is not None else None
+        n = len(triplets[0]) if triplets is not None else -1
+        return self.loss_fn(emb, labels, triplets), n
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loss, n = self.compute_loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch[0]))
+        if n >= 0:
+            self.log("train/triplets", float(n), batch_size=len(batch[0]))
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._val = []
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        images, labels = batch
+        self._val.append((self(images).float().cpu(), labels.cpu()))
+
+    def on_validation_epoch_end(self) -> None:
+        from training.metrics import recall_at_k
+
+        if not self._val or self.val_is_query is None:
+            return
+        emb = torch.cat([e for e, _ in self._val]).numpy()
+        labels = torch.cat([lab for _, lab in self._val]).numpy()
+        is_query = self.val_is_query[: len(emb)]
+        if is_query.any() and (~is_query).any():
+            rec = recall_at_k(emb[is_query], labels[is_query], emb[~is_query], labels[~is_query], (1, 5, 10, 20))
+            for k, v in rec.items():
+                self.log(f"val/{k}", v, prog_bar=k == "recall@1")
+        self._val = []
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        groups = [
+            {"params": self.net.backbone.parameters(), "lr": hp.lr * hp.backbone_lr_mult},
+            {"params": self.net.head.parameters(), "lr": hp.lr},
+        ]
+        opt = torch.optim.AdamW(groups, lr=hp.lr, weight_decay=hp.weight_decay)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = int(total * hp.warmup_fraction)
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / (warmup + 1)
+            progress = (step - warmup) / max(1, total - warmup)
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
