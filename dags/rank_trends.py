@@ -2,13 +2,18 @@
 ### Rank and publish winning designs — `rank_trends`
 
 Runs when both the catalog index and the social batches have been updated (Assets `fti_catalog_index` and
-`fti_social_batches`). Social images of the date are embedded, matched to their nearest catalog products in
-Milvus, and the products matched most strongly and most often are ranked (`current` score from street-style
-sources, `upcoming` from fashion-week sources).
+`fti_social_batches`). Social images of the date are embedded and matched to their nearest catalog products in
+Milvus; each post votes for the designs it matches (similarity above the threshold, recency, likes, normalised
+per source), near-duplicate catalog images across portals become one design with several offers, and the
+designs get a `current` score (street-style sources) and an `upcoming` score (fashion-week sources), a momentum
+against the previous runs (new / rising / steady / falling), a theme (clusters of the matched images) and their
+dominant colours. See docs/reports.md.
 
-Writes `lake/reports/dt=<date>/<run_id>/` (`winning_designs.parquet`, `.csv`, `report.html`, `manifest.json`),
-verifies it, then switches `lake/reports/latest.json` — readers never see a half-written report. Rerunning a
-date with the same inputs rewrites identical tables. Updates the Asset `fti_winning_designs`.
+Writes `lake/reports/dt=<date>/<run_id>/` (`winning_designs.parquet`, `.csv`, `.json`, `themes.parquet`,
+`report.html`, `manifest.json` with checksums and inputs) and `lake/history/winning_designs/dt=<date>/`, verifies
+them, then switches `lake/reports/latest.json` with a conditional write — readers never see a half-written report,
+and a failed run leaves `latest.json` on the last good one. Rerunning a date with the same inputs rewrites
+byte-identical tables. Updates the Asset `fti_winning_designs`.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from include.airflow_support import (
     params={"date": Param(None, type=["null", "string"], format="date", description="Partition to rank")},
 )
 def rank_trends():
-    @task(outlets=[WINNING_DESIGNS])
+    @task(outlets=[WINNING_DESIGNS], pool="fti_milvus")
     def rank_and_publish(**context):
         from include.stages import rank_and_publish as run
 

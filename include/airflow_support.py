@@ -20,6 +20,7 @@ CATALOG_INDEX = Asset(name="fti_catalog_index", uri="fti://milvus/catalog")
 WINNING_DESIGNS = Asset(name="fti_winning_designs", uri="fti://lake/reports/latest")
 LABELLED_DATA = Asset(name="fti_labelled_data", uri="fti://lake/labels")  # new labelled pairs -> train_embedder
 EMBEDDING_MODEL = Asset(name="fti_embedding_model", uri="fti://lake/models/champion")  # promotion -> reindex
+MILVUS_POOL = "fti_milvus"  # one slot: every task touching Milvus (Milvus Lite allows one process per .db file)
 
 
 def batches_asset(kind: str) -> Asset:
@@ -27,8 +28,35 @@ def batches_asset(kind: str) -> Asset:
     return CATALOG_BATCHES if kind == "portal" else SOCIAL_BATCHES
 
 
+def alert_webhook() -> tuple[str | None, dict[str, str]]:
+    """Webhook URL and headers of the Airflow connection ``FTI_ALERTS_CONN_ID`` (``fti_alerts``), if it exists."""
+    from airflow.sdk import Connection
+
+    from include.notify import webhook_from_connection
+    from include.settings import get_settings
+
+    try:
+        conn = Connection.get(get_settings().alerts_conn_id)
+    except Exception:  # no such connection: alerts are logged only
+        return None, {}
+    return webhook_from_connection(conn.host, conn.schema, conn.port, conn.password, conn.extra_dejson or {})
+
+
+def on_failure(context: dict[str, Any]) -> None:
+    """``on_failure_callback`` of every task: log the alert and post it to the ``fti_alerts`` webhook."""
+    from include.notify import alert_from_context, notify
+
+    try:
+        url, headers = alert_webhook()
+    except Exception as exc:  # an alerting problem must never hide the task's own failure
+        log.warning("alert webhook lookup failed: %s", exc)
+        url, headers = None, {}
+    notify(alert_from_context(context), url, headers)
+
+
 def default_args() -> dict[str, Any]:
-    """Task defaults: owner, retries (>= 2) with exponential backoff from ``FTI_RETRY_DELAY_SECONDS``."""
+    """Task defaults: owner, retries (>= 2) with exponential backoff from ``FTI_RETRY_DELAY_SECONDS``, and the
+    failure notifier (:func:`on_failure`)."""
     from include.settings import get_settings
 
     settings = get_settings()
@@ -37,6 +65,7 @@ def default_args() -> dict[str, Any]:
         "retries": settings.retries,
         "retry_delay": timedelta(seconds=settings.retry_delay_seconds),
         "retry_exponential_backoff": True,
+        "on_failure_callback": on_failure,
     }
 
 
@@ -68,7 +97,8 @@ def run_date(context: dict[str, Any]) -> str:
 
 
 def token_env(conn_id: str | None) -> dict[str, str]:
-    """``FTI_TOKEN_<CONN_ID>`` from the Airflow connection's password, when that connection exists."""
+    """``FTI_TOKEN_<CONN_ID>`` (password, or extra ``token``) and ``FTI_USER_<CONN_ID>`` (login, or extra
+    ``user_id``: the Instagram account id) from the Airflow connection, when that connection exists."""
     if not conn_id:
         return {}
     from airflow.sdk import Connection
@@ -79,7 +109,11 @@ def token_env(conn_id: str | None) -> dict[str, str]:
         log.info("no Airflow connection %s", conn_id)
         return {}
     token = conn.password or (conn.extra_dejson or {}).get("token")
-    return {f"FTI_TOKEN_{conn_id.upper()}": token} if token else {}
+    env = {f"FTI_TOKEN_{conn_id.upper()}": token} if token else {}
+    user = conn.login or (conn.extra_dejson or {}).get("user_id")  # the Instagram professional account id
+    if user:
+        env[f"FTI_USER_{conn_id.upper()}"] = str(user)
+    return env
 
 
 def use_aws_connection() -> None:

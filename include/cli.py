@@ -6,6 +6,11 @@ fti crawl SOURCE      crawl one source for a date (own process)
 fti validate SOURCE   validate a source's batch
 fti embed             embed the date's catalog into Milvus
 fti rank              match, rank and publish the date's report
+fti index status      the catalog collection in service, its index settings, the versions kept
+fti index rollback    point the catalog alias back at the previous model version's collection
+fti index reindex     build the champion's collection, check it, move the alias (what reindex_catalog runs)
+fti train --config F  train the embedding model, evaluate it, promote it if it beats the champion
+fti status            the lake at a glance: last batch per source, champion, alias target, latest report
 """
 
 from __future__ import annotations
@@ -50,6 +55,15 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--date", default=today)
     for name in ("embed", "rank"):
         sub.add_parser(name, help=f"{name} the date's data").add_argument("--date", default=today)
+    index = sub.add_parser("index", help="the Milvus catalog collections: status, rollback, reindex")
+    index.add_argument("action", choices=["status", "rollback", "reindex"])
+    index.add_argument("--version", default=None, help="reindex: a model version instead of the champion")
+    train = sub.add_parser("train", help="train the embedding model (training/configs/*.yaml)")
+    train.add_argument("--config", default=None, help="training YAML (default: FTI_TRAIN_CONFIG or built-in)")
+    train.add_argument("--no-promote", action="store_true", help="register the model but never promote it")
+    status = sub.add_parser("status", help="last batch per source, champion model, alias target, latest report")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--no-milvus", action="store_true", help="do not ask Milvus for the live alias target")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -78,6 +92,23 @@ def main(argv: list[str] | None = None) -> None:
         from include.stages import rank_and_publish
 
         _print(rank_and_publish(args.date))
+    elif args.command == "index":
+        from embedding import reindex
+
+        if args.action == "reindex":
+            _print(reindex.reindex_catalog(version=args.version))
+        else:
+            _print(getattr(reindex, args.action)())
+    elif args.command == "train":
+        from include.settings import get_settings
+        from training.train import run_training
+
+        config = args.config or get_settings().train_config
+        _print(run_training(config, promote=False if args.no_promote else None))
+    elif args.command == "status":
+        from include.status import main as show_status
+
+        show_status(as_json=args.json, live=not args.no_milvus)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,8 @@ def pipeline_dags() -> list[str]:
     """DAG ids in the order the Asset chain runs them: crawls, embed, rank."""
     from include.sources import load_registry
 
-    crawls = [f"crawl_{s.name}" for s in load_registry().sources if s.enabled]
+    # the demo crawls only the sources on the embedded demo web (allow_private), never the real ones
+    crawls = [f"crawl_{s.name}" for s in load_registry().sources if s.enabled and s.allow_private]
     return [*crawls, "embed_catalog", "rank_trends"]
 
 
@@ -102,7 +103,9 @@ def run_demo(
         console.print(f"[bold]demo web[/] at {web.url} ({n_products} products, {n_posts} social posts)")
         os.environ["FTI_DEMO_WEB_URL"] = web.url
         get_settings.cache_clear()
-        env = airflow_env(REPO / ".airflow", {"FTI_DEMO_WEB_URL": web.url, "FTI_RETRY_DELAY_SECONDS": "1"})
+        env = airflow_env(  # the demo's crawls stay on loopback, whatever else the registry holds
+            REPO / ".airflow", {"FTI_DEMO_WEB_URL": web.url, "FTI_RETRY_DELAY_SECONDS": "1", "FTI_LOOPBACK_ONLY": "1"}
+        )
         timings = run_pipeline(dt, env, log=console.print)
     settings = get_settings()
     lake = open_lake(settings.lake, settings.s3_endpoint_url)

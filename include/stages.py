@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from typing import Any
-
-import pandas as pd
 
 from include.lake import Lake, open_lake
 from include.layout import batch_prefix
@@ -22,7 +19,7 @@ def validate_source(source_name: str, dt: str, lake: Lake | None = None) -> dict
     Raises:
         include.validation.BatchValidationError: the batch failed (it was moved to quarantine).
     """
-    from include.layout import MANIFEST, VALIDATION, quarantine_prefix
+    from include.layout import HEALTH, MANIFEST, VALIDATION, quarantine_prefix
     from include.sources import load_registry
     from include.validation import BatchValidationError, raise_for_failure, validate_batch
 
@@ -31,6 +28,11 @@ def validate_source(source_name: str, dt: str, lake: Lake | None = None) -> dict
     source = load_registry().get(source_name)
     prefix = batch_prefix(source.kind, source.name, dt)
     quarantined = quarantine_prefix(source.kind, source.name, dt)
+    if not lake.exists(prefix + MANIFEST) and lake.exists(prefix + HEALTH):
+        skipped = json.loads(lake.read_text(prefix + HEALTH)).get("source_skipped")
+        if skipped:  # e.g. no credentials: nothing to validate, nothing quarantined, nothing marked validated
+            log.warning("source %s was skipped by its crawl (%s); no batch for %s", source.name, skipped, dt)
+            return {"batch": prefix, "rows": 0, "success": True, "kind": source.kind, "dt": dt, "skipped": skipped}
     if not lake.exists(prefix + MANIFEST) and lake.exists(quarantined + MANIFEST):
         raise BatchValidationError(
             f"batch {prefix} was quarantined by an earlier attempt; see {lake.uri(quarantined + VALIDATION)} "
@@ -49,28 +51,19 @@ def validate_source(source_name: str, dt: str, lake: Lake | None = None) -> dict
 
 
 def rank_and_publish(dt: str, lake: Lake | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """Match the date's social images to the catalog, rank the designs and publish the report."""
-    from embedding.matching import match_social
-    from include.batches import batch_prefixes, is_validated
-    from include.publishing import publish_report
-    from include.ranking import rank_designs
+    """Match the date's social images to the catalog, score and rank the designs and publish the report.
+
+    See :mod:`include.trend_run` (scoring, near-duplicates, momentum, themes, colours) and
+    :mod:`include.publishing` (atomic publish). Returns the run id, report URI, counts and notes.
+
+    Raises:
+        include.trend_run.RankError: no social posts or an empty catalog; nothing was published.
+        include.publishing.PublishError: a write failed; ``latest.json`` still points at the last good report.
+    """
+    from include.trend_run import run_trends
 
     settings = settings or get_settings()
     lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
-    matched = match_social(dt, lake, settings)
-    matches = pd.read_parquet(io.BytesIO(lake.read_bytes(matched["matches"])))
-    table = rank_designs(matches, dt, settings.match_threshold, settings.match_margin, settings.report_top_n)
-    inputs = {
-        "batches": sorted(
-            p for kind in ("portal", "social") for p in batch_prefixes(lake, kind, dt) if is_validated(lake, p)
-        ),
-        "model": settings.model_name,
-        "pretrained": settings.pretrained,
-        "index": {"uri_kind": "lite" if "://" not in settings.resolved_milvus_uri() else "server",
-                  "collection": settings.collection},
-        "params": {"top_k": settings.top_k, "threshold": settings.match_threshold,
-                   "margin": settings.match_margin, "top_n": settings.report_top_n},
-    }  # fmt: skip
-    published = publish_report(lake, table, dt, inputs)
-    log.info("published %s", json.dumps(published))
-    return {**published, "posts": matched["posts"], "designs": len(table)}
+    published = run_trends(dt, lake, settings)
+    log.info("published %s", json.dumps(published, default=str))
+    return published

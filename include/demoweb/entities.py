@@ -36,6 +36,7 @@ class Product:
     description: str
     design: Design | None = None
     photo: str | None = None
+    image_quality: int = 90  # a re-listed design (another portal's shot of it) is encoded differently
 
 
 @dataclass(frozen=True)
@@ -59,31 +60,39 @@ class Post:
 
 @dataclass(frozen=True)
 class PlantedTrend:
-    """A catalog product made to trend: its posts appear in proportion to its strength."""
+    """A catalog product made to trend: its posts appear in proportion to its strength.
+
+    ``direction`` says how the strength moves with the day: ``steady``, ``rising`` (+``rate`` of the base weight
+    per day) or ``fading`` (-``rate`` per day, down to 15 % of it). On day 0 every trend has its base weight.
+    """
 
     sku: str
     portal: str
     title: str
     horizon: str
     base_weight: float
+    direction: str = "steady"
+    rate: float = 0.0
+    relisted: tuple[str, ...] = ()  # skus of the same design on the other portal
 
     def strength(self, day: int) -> float:
-        """The trend's strength on ``day`` (days after 2026-11-01).
-
-        Hook for evolving trends (rising, fading, newly planted). Constant for now, so every day of a world
-        has the same planted set and weights; :func:`build_world` allocates posts in proportion to it.
-        """
-        del day
+        """The trend's strength on ``day`` (days after 2026-11-01)."""
+        if self.direction == "rising":
+            return self.base_weight * (1.0 + self.rate * day)
+        if self.direction == "fading":
+            return self.base_weight * max(0.15, 1.0 - self.rate * day)
         return self.base_weight
 
     def as_dict(self, day: int) -> dict:
-        """The truth-file record: sku, portal, title, horizon and weight on ``day``."""
+        """The truth-file record: sku, portal, title, horizon, weight on ``day``, direction and re-listings."""
         return {
             "sku": self.sku,
             "portal": self.portal,
             "title": self.title,
             "horizon": self.horizon,
             "weight": round(self.strength(day), 4),
+            "direction": self.direction,
+            "relisted": list(self.relisted),
         }
 
 
@@ -144,7 +153,11 @@ class World:
         kind, _, key = image_id.partition("-")
         if kind == "p":
             prod = self._by_sku[key]
-            data = Path(prod.photo).read_bytes() if prod.photo else jpeg_bytes(render_product(prod.design), 90)
+            data = (
+                Path(prod.photo).read_bytes()
+                if prod.photo
+                else jpeg_bytes(render_product(prod.design), prod.image_quality)
+            )
         elif kind == "s":
             post = self._by_post[key]
             rng = np.random.default_rng([self.seed, zlib.crc32(post.post_id.encode())])

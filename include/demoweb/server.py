@@ -185,6 +185,12 @@ class DemoWeb:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
+    def set_world(self, world: World) -> None:
+        """Serve another world from now on (the next simulated day), on the same address."""
+        self.world = world
+        if self._server is not None:
+            self._server.RequestHandlerClass.app = _App(world, self.faults)
+
     def start(self) -> DemoWeb:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:

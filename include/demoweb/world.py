@@ -122,6 +122,25 @@ def _key(d: Design) -> tuple:
     )
 
 
+def _relist(products: list[Product], planted: np.ndarray, seed: int) -> dict[int, list[str]]:
+    """Append, for each planted product, the same design sold on the other portal; returns index -> new skus."""
+    rng = np.random.default_rng([seed, 4242])  # its own stream: relisting never changes the rest of the world
+    out: dict[int, list[str]] = {}
+    for j in planted.tolist():
+        prod = products[j]
+        portal = PORTALS[1 - PORTALS.index(prod.portal)]
+        brand = BRANDS[portal][int(rng.integers(len(BRANDS[portal])))]
+        sku = f"{'BTQ' if portal == 'boutique' else 'OUT'}-{10001 + len(products)}"
+        price = round(max(4.0, round(prod.price * rng.uniform(0.7, 1.3))) - 0.01, 2)
+        desc = f"{prod.title} by {brand.rstrip('.')}. Regular fit. Machine washable. Free returns within 30 days."
+        products.append(
+            Product(sku, portal, prod.title, brand, price, prod.currency, prod.category, f"p-{sku}", desc,
+                    prod.design, None, image_quality=78)
+        )  # fmt: skip
+        out[int(j)] = [sku]
+    return out
+
+
 def _load_photos(images_dir: str) -> list[dict]:
     root = Path(images_dir)
     with open(root / "styles.csv", newline="", encoding="utf-8") as fh:
@@ -136,7 +155,12 @@ def _hex(rgb: tuple[int, int, int]) -> str:
 
 
 def build_world(
-    seed: int = 7, n_products: int = 1000, n_posts: int = 300, day: int = 0, images_dir: str | None = None
+    seed: int = 7,
+    n_products: int = 1000,
+    n_posts: int = 300,
+    day: int = 0,
+    images_dir: str | None = None,
+    relist: int = 0,
 ) -> World:
     """Draw a reproducible world.
 
@@ -144,10 +168,13 @@ def build_world(
         seed: Everything (catalog, planted trends, posts, images) follows from it.
         n_products: Catalog size over both portals (capped by the photos available with ``images_dir``).
         n_posts: Social posts over both networks (about 2/3 instagram, 1/3 pinterest).
-        day: Days after 2026-11-01; only the post timestamps change with it for now (see
-            :meth:`PlantedTrend.strength`).
+        day: Days after 2026-11-01. The catalog and the planted set stay; the posts are those of that day:
+            rising trends get more of them, fading ones fewer (see :meth:`PlantedTrend.strength`), and post ids
+            differ from day to day (day 0 keeps the historical ids).
         images_dir: Optional folder in the Kaggle "fashion product images" layout (``styles.csv`` and
             ``images/<id>.jpg``); products are then those real photos and posts consumer views of them.
+        relist: The first ``relist`` planted designs are also sold on the other portal (an extra product with
+            the same garment, its shot encoded at another JPEG quality): one design, two offers.
 
     Returns:
         The :class:`World`.
@@ -190,6 +217,13 @@ def build_world(
     chosen = rng.choice(n_products, n_planted, replace=False)
     weights = np.linspace(1.0, 0.5, n_planted) if n_planted > 1 else np.ones(1)
     upcoming = set(rng.choice(n_planted, min(2, n_planted // 5), replace=False).tolist())
+    # Directions among the current trends (by weight order): two rising, two fading, the rest steady.
+    current = [k for k in range(n_planted) if k not in upcoming]
+    direction = {k: "steady" for k in range(n_planted)}
+    for pos, name in ((1, "rising"), (4, "rising"), (2, "fading"), (5, "fading")):
+        if pos < len(current):
+            direction[current[pos]] = name
+    relisted = _relist(products, chosen[: max(0, relist)], seed) if relist and not photos else {}
     trends = [
         PlantedTrend(
             products[j].sku,
@@ -197,6 +231,9 @@ def build_world(
             products[j].title,
             "upcoming" if k in upcoming else "current",
             float(weights[k]),
+            direction[k],
+            {"rising": 0.75, "fading": 0.2}.get(direction[k], 0.0),
+            tuple(relisted.get(int(j), ())),
         )
         for k, j in enumerate(chosen)
     ]
@@ -243,7 +280,9 @@ def build_world(
     posts: list[Post] = []
     for i, (planted_sku, source_sku, d, photo, net) in enumerate(specs):
         ts = (midnight + timedelta(seconds=int(seconds[i]))).isoformat()
-        post_id = str((17_900_000_000_000_000 if net == "instagram" else 1_100_000_000_000_000) + 1000 + i)
+        post_id = str(
+            (17_900_000_000_000_000 if net == "instagram" else 1_100_000_000_000_000) + 1000 + 100_000 * day + i
+        )
         strength = trends[[t.sku for t in trends].index(planted_sku)].strength(day) if planted_sku else 0.2
         likes = int(rng.lognormal(np.log(150 + 900 * strength), 0.6))
         mention = _title(d, rng).lower() if d is not None and rng.random() < 0.3 else ""

@@ -34,3 +34,17 @@ def test_overrides_and_target_injection():
     assert type(instantiate(cfg.mining.miner)).__name__ == "OrderedDict"
     with pytest.raises(ConfigError, match="cannot import _target_"):
         instantiate({"_target_": "nowhere.Thing"})
+
+
+def test_category_loss_fields(tmp_path):
+    cfg = load_config()
+    assert cfg.loss.category_weight > 0 and cfg.loss.category_loss == "proxy_anchor"
+    assert load_config(None, {"loss.category_weight": 0}).loss.category_weight == 0
+    target = {"_target_": "pytorch_metric_learning.losses.NormalizedSoftmaxLoss", "temperature": 0.1}
+    assert load_config(None, {"loss.category_loss": target}).loss.category_loss == target
+    for bad, match in [({"loss.category_weight": -0.1}, "category_weight"),
+                       ({"loss.category_loss": "arcface"}, "unknown category_loss"),
+                       ({"loss.category_loss": {"temperature": 0.1}}, "needs a _target_"),
+                       ({"loss.category_margin": 0}, "category_margin")]:  # fmt: skip
+        with pytest.raises(ConfigError, match=match):
+            load_config(None, bad)

@@ -48,3 +48,22 @@ def test_batch_hard_picks_the_hardest_negative_and_semihard_respects_the_margin(
 def test_miner_injected_by_target():
     miner = make_miner(MiningConfig(miner={"_target_": "pytorch_metric_learning.miners.MultiSimilarityMiner"}), 0.3)
     assert type(miner).__name__ == "MultiSimilarityMiner"
+
+
+def test_category_loss_choices_and_disabled_cases():
+    from pytorch_metric_learning import losses, miners
+
+    from training.config import LossConfig
+    from training.mining import make_category_loss
+
+    loss, miner = make_category_loss(LossConfig(), 5, 16)
+    assert isinstance(loss, losses.ProxyAnchorLoss) and miner is None
+    assert loss.proxies.shape == (5, 16) and loss.margin == 0.1
+    loss, miner = make_category_loss(LossConfig(category_loss="triplet", category_margin=0.05), 5, 16)
+    assert isinstance(loss, losses.TripletMarginLoss) and loss.margin == 0.05
+    assert isinstance(miner, miners.BatchHardMiner)
+    target = {"_target_": "pytorch_metric_learning.losses.NormalizedSoftmaxLoss", "temperature": 0.1}
+    loss, _ = make_category_loss(LossConfig(category_loss=target), 3, 8)
+    assert isinstance(loss, losses.NormalizedSoftmaxLoss) and loss.W.shape == (8, 3) and loss.temperature == 0.1
+    assert make_category_loss(LossConfig(category_weight=0), 5, 16) == (None, None)
+    assert make_category_loss(LossConfig(), 1, 16) == (None, None)

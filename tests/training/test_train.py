@@ -33,6 +33,8 @@ def test_fast_dev_run_on_cpu(pairs_lake, tmp_path, strategy):
     ls = build_labelled_set(cfg, pairs_lake)
     net, info = fit(cfg, ls, tmp_path / "work")
     assert info["steps"] == 1 and info["precision"] == "32-true"
+    # online: the default category loss over the 4 train categories; offline batches carry no labels, so none
+    assert (info["category_weight"], info["categories"]) == ((0.5, 4) if strategy == "online" else (0.0, 0))
     out = net.eval()(torch.rand(3, 3, 64, 64).contiguous(memory_format=torch.channels_last))
     assert out.shape == (3, 16)
     assert torch.allclose(out.norm(dim=1), torch.ones(3), atol=1e-5)

@@ -85,13 +85,38 @@ def test_posts_and_planted_trends(world: World) -> None:
     assert all("#streetstyle" in p.caption for p in posts if p.network == "instagram")
 
 
-def test_day_only_moves_timestamps(world: World) -> None:
-    later = build_world(seed=7, n_products=60, n_posts=40, day=3)
-    assert later.products == world.products and later.truth()["planted"] == world.truth()["planted"]
-    assert later.truth()["date"] == "2026-11-04"
-    for a, b in zip(world.posts, later.posts, strict=True):
-        assert a.post_id == b.post_id and a.caption == b.caption
-        assert b.timestamp == "2026-11-04" + a.timestamp[10:]
+def test_days_keep_the_catalog_and_move_the_trends(world: World) -> None:
+    later = build_world(seed=7, n_products=60, n_posts=40, day=2)
+    assert later.products == world.products and later.truth()["date"] == "2026-11-03"
+    assert all(p.timestamp.startswith("2026-11-03T") for p in later.posts)
+    assert not {p.post_id for p in later.posts} & {p.post_id for p in world.posts}  # new posts, new ids
+    before = {t["sku"]: t for t in world.truth()["planted"]}
+    after = {t["sku"]: t for t in later.truth()["planted"]}
+    assert before.keys() == after.keys()
+    directions = Counter(t["direction"] for t in before.values())
+    assert directions == {"steady": 6, "rising": 2, "fading": 2}
+    assert all(t["direction"] == "steady" for t in before.values() if t["horizon"] == "upcoming")
+    for sku, t in before.items():
+        change = {"rising": after[sku]["weight"] > t["weight"], "fading": after[sku]["weight"] < t["weight"],
+                  "steady": after[sku]["weight"] == t["weight"]}[t["direction"]]  # fmt: skip
+        assert change, (sku, t, after[sku])
+    posts = lambda w, sku: sum(p.planted_sku == sku for p in w.posts)  # noqa: E731
+    rising = [s for s, t in before.items() if t["direction"] == "rising"]
+    fading = [s for s, t in before.items() if t["direction"] == "fading"]
+    assert all(posts(later, s) > posts(world, s) for s in rising)
+    assert all(posts(later, s) < posts(world, s) for s in fading)
+
+
+def test_relisted_designs_are_sold_on_both_portals() -> None:
+    plain = build_world(seed=7, n_products=60, n_posts=40)
+    w = build_world(seed=7, n_products=60, n_posts=40, relist=2)
+    assert w.products[:60] == plain.products and w.posts == plain.posts  # relisting changes nothing else
+    relisted = [t for t in w.truth()["planted"] if t["relisted"]]
+    assert len(relisted) == 2 and len(w.products) == 62
+    for t in relisted:
+        original, copy = w.product(t["sku"]), w.product(t["relisted"][0])
+        assert copy.design == original.design and copy.portal != original.portal
+        assert w.image_bytes(copy.image_id) != w.image_bytes(original.image_id)  # another shot of the same garment
 
 
 def test_images_decode_at_expected_sizes(world: World) -> None:
