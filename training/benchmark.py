@@ -4,7 +4,8 @@ Real photos (``--images``, default ``$FTI_REAL_IMAGES``, a ``styles.csv`` folder
 train / val / test. Generated consumer views of the test photos (the demo generator's scene, perspective, light
 and noise) are the queries; the original test photos are the gallery. One table gives R@1, R@20 and category R@1
 (leave-one-out over the gallery) for a random-init backbone, the offline-pretrained backbone, and the trained
-model (online mining, and the original offline recipe with the same image budget). Then the steps/s of the
+model (online mining with the default category loss, and the original offline recipe with the same image
+budget; ``--category-ablation`` adds an online row with ``loss.category_weight: 0``). Then the steps/s of the
 Lightning loop and of a plain PyTorch loop on the same pre-built batches. CUDA is used when present (bf16).
 
     python -m training.benchmark --images ../shared/data/fashion-product-images --size 128 --epochs 3 \\
@@ -45,14 +46,19 @@ def build_data(args: argparse.Namespace) -> LabelledSet:
     return ls
 
 
-def train_config(args: argparse.Namespace, strategy: str, miner: str, limit: int | None, work: Path) -> TrainConfig:
-    """The config of one benchmark fit."""
+def train_config(
+    args: argparse.Namespace, strategy: str, miner: str, limit: int | None, work: Path, weight: float | None = None
+) -> TrainConfig:
+    """The config of one benchmark fit (``loss.category_weight``: the config default unless given)."""
+    weight = weight if weight is not None else args.category_weight
+    loss = {} if weight is None else {"category_weight": weight}
     return TrainConfig.model_validate(
         {
             "seed": args.seed,
             "data": {"image_size": args.size, "num_workers": args.workers, "sets": [{"kind": "synthetic"}]},
             "model": {"backbone": args.model, "embedding_dim": args.dim, "pretrained": True},
             "mining": {"strategy": strategy, "miner": miner, "m_per_class": 4},
+            "loss": loss,
             "optim": {"lr": args.lr},
             "trainer": {
                 "max_epochs": args.epochs, "batch_size": args.batch_size, "limit_train_batches": limit,
@@ -81,11 +87,16 @@ def quality(args: argparse.Namespace, ls: LabelledSet, work: Path) -> tuple[list
     add("pretrained", PretrainedEmbedder(args.model, pretrained=True), args.size)
     info: dict[str, Any] = {}
     online_steps = None
-    for strategy in args.miners.split(","):
+    runs = [(s, None) for s in args.miners.split(",")]
+    if args.category_ablation:
+        runs.append(("online", 0.0))
+    for strategy, weight in runs:
         miner = "semihard" if strategy == "semihard" else "batch_hard"
         kind = "offline" if strategy == "offline" else "online"
         limit = online_steps if kind == "offline" else None  # the same number of steps (and images) as online
-        cfg = train_config(args, kind, miner, limit, work / strategy)
+        cfg = train_config(args, kind, miner, limit, work / f"{strategy}-{weight}", weight)
+        if weight is not None:
+            strategy = f"{strategy}, category_weight={weight:g}"
         net, fit_info = fit(cfg, ls, work / strategy)
         images_per_step = cfg.trainer.batch_size if kind == "online" else 3 * max(1, cfg.trainer.batch_size // 3)
         fit_info["train_img_per_s"] = round(fit_info["steps"] * images_per_step / max(fit_info["fit_seconds"], 1e-9), 1)
@@ -218,6 +229,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dim", type=int, default=256)
     p.add_argument("--model", default="tf_efficientnet_lite0")
     p.add_argument("--miners", default="online,offline", help="comma list of online, semihard, offline")
+    p.add_argument(
+        "--category-weight",
+        type=float,
+        default=None,
+        help="loss.category_weight of the trained rows (default: the config default)",
+    )
+    p.add_argument(
+        "--category-ablation",
+        action="store_true",
+        help="also train online with category_weight=0 (item loss only) for comparison",
+    )
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--test-fraction", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=7)

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "default.yaml"
+CATEGORY_LOSSES = ("proxy_anchor", "normalized_softmax", "triplet")
 
 
 class ConfigError(ValueError):
@@ -76,9 +77,28 @@ class MiningConfig(_Strict):
 
 
 class LossConfig(_Strict):
+    """The item loss (triplet margin, or a ``_target_``) plus an auxiliary category loss on the same embeddings."""
+
     margin: float = Field(0.3, gt=0)
     target: str | None = Field(None, alias="_target_")
     args: dict[str, Any] = Field(default_factory=dict)
+    category_weight: float = Field(
+        0.5, ge=0, description="Weight of the category loss (0 disables it; ignored when the data has < 2 categories)."
+    )
+    category_loss: str | dict[str, Any] = Field(
+        "triplet", description="triplet | proxy_anchor | normalized_softmax | {_target_: ..., ...}"
+    )
+    category_margin: float = Field(0.1, gt=0, description="proxy_anchor / triplet margin of the category loss.")
+    proxy_lr_mult: float = Field(100.0, gt=0, description="Learning rate of the category proxies, x optim.lr.")
+
+    @model_validator(mode="after")
+    def _known_category_loss(self) -> LossConfig:
+        if isinstance(self.category_loss, str) and self.category_loss not in CATEGORY_LOSSES:
+            raise ValueError(f"unknown category_loss {self.category_loss!r} (one of {', '.join(CATEGORY_LOSSES)} "
+                             "or a {_target_: ...} block)")  # fmt: skip
+        if isinstance(self.category_loss, dict) and "_target_" not in self.category_loss:
+            raise ValueError("a category_loss block needs a _target_")
+        return self
 
 
 class OptimConfig(_Strict):

@@ -70,6 +70,26 @@ class TripletDataset(Dataset):
         return self.images[a][0], self.images[p][0], self.images[n][0]
 
 
+MISSING_CATEGORIES = ("", "unknown", "none", "nan")
+
+
+def item_categories(table: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Category index of every item label of :class:`ImageDataset` (same sorted item order), -1 without one.
+
+    An item's category is its first labelled row's; empty, ``unknown`` or missing categories are -1 (ignored by
+    the category loss).
+
+    Returns:
+        ``(item -> category index array, category names)``.
+    """
+    cats = table.groupby("item_id", sort=True)["category"].agg(
+        lambda c: next((str(v) for v in c if pd.notna(v) and str(v).strip().lower() not in MISSING_CATEGORIES), "")
+    )
+    names = sorted(c for c in cats.unique() if c)
+    index = {c: n for n, c in enumerate(names)}
+    return np.asarray([index.get(c, -1) for c in cats], np.int64), names
+
+
 def loader(dataset: Dataset, batch_size: int, workers: int, shuffle: bool = False, sampler=None, seed: int = 7):
     """A DataLoader with seeded shuffling and (when workers > 0) persistent workers."""
     generator = torch.Generator().manual_seed(seed)
@@ -100,4 +120,4 @@ def m_per_class_sampler(labels: np.ndarray, m: int, batch_size: int, seed: int =
     return MPerClassSampler(labels, m, batch_size=batch_size, length_before_new_iter=max(len(labels), batch_size))
 
 
-__all__ = ["ImageDataset", "TripletDataset", "loader", "m_per_class_sampler", "rng_for"]
+__all__ = ["ImageDataset", "TripletDataset", "item_categories", "loader", "m_per_class_sampler", "rng_for"]

@@ -7,16 +7,22 @@ consumer-like augmentation makes it a view).
 
 Online: pytorch-metric-learning miners on each M-per-class batch - ``batch_hard`` (hardest positive and negative
 per anchor) or ``semihard`` (negatives farther than the positive but within the margin).
+
+Category loss (auxiliary, ``loss.category_weight``): item identity alone does not order the neighbourhood by
+category, so a second pytorch-metric-learning loss over the items' categories runs on the same batch embeddings -
+a proxy loss by default (one learnt proxy per category, so every batch sees every category), or a batch-hard
+triplet loss with a smaller margin.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from training.config import MiningConfig, instantiate
+from training.config import LossConfig, MiningConfig, instantiate, locate
 
 
 def offline_triplets(
@@ -88,3 +94,24 @@ def make_loss(margin: float, target: str | None = None, args: dict | None = None
     from pytorch_metric_learning.losses import TripletMarginLoss
 
     return TripletMarginLoss(margin=margin, **(args or {}))
+
+
+def make_category_loss(cfg: LossConfig, num_categories: int, embedding_dim: int) -> tuple[Any, Any]:
+    """The auxiliary category loss and its miner (``None`` for proxy losses), or ``(None, None)`` when disabled.
+
+    Disabled when ``category_weight`` is 0 or the training data has fewer than two categories.
+    """
+    if cfg.category_weight <= 0 or num_categories < 2:
+        return None, None
+    from pytorch_metric_learning import losses, miners
+
+    spec = cfg.category_loss
+    if isinstance(spec, dict):
+        params = inspect.signature(locate(spec["_target_"])).parameters
+        extra = {"num_classes": num_categories, "embedding_size": embedding_dim}
+        return instantiate(spec, **{k: v for k, v in extra.items() if k in params and k not in spec}), None
+    if spec == "proxy_anchor":
+        return losses.ProxyAnchorLoss(num_categories, embedding_dim, margin=cfg.category_margin), None
+    if spec == "normalized_softmax":
+        return losses.NormalizedSoftmaxLoss(num_categories, embedding_dim), None
+    return losses.TripletMarginLoss(margin=cfg.category_margin), miners.BatchHardMiner()

@@ -1,8 +1,9 @@
 """The triplet embedding model: a timm backbone, a projection head and unit-length output, in a LightningModule.
 
 :class:`EmbeddingNet` is what the registry stores and the embedding service loads; :class:`TripletModule` trains
-it with a triplet margin loss (online mining by default, offline triplets optionally), AdamW and a warmup +
-cosine schedule, in channels_last (bf16 autocast comes from the Trainer's precision on CUDA).
+it with a triplet margin loss over item ids (online mining by default, offline triplets optionally) plus a
+weighted auxiliary loss over the items' categories on the same embeddings, AdamW and a warmup + cosine schedule,
+in channels_last (bf16 autocast comes from the Trainer's precision on CUDA).
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ class TripletModule(L.LightningModule):
             ``(anchor, positive, negative)``).
         miner: Online miner object (pytorch-metric-learning), ignored offline.
         loss: Loss object (default ``TripletMarginLoss(margin)``).
+        category_loss: Auxiliary loss over category labels (pytorch-metric-learning; proxies get their own
+            param group at ``lr * proxy_lr_mult``), or None. Online strategy only.
+        category_miner: Its miner (None for proxy losses).
+        category_weight: Weight of the category loss in the total (0 disables it).
+        item_category: Category index of every item label (-1: none, ignored by the category loss).
+        proxy_lr_mult: Learning-rate multiplier of the category loss's parameters.
         lr, backbone_lr_mult, weight_decay, warmup_fraction: AdamW and the warmup + cosine schedule.
         freeze_bn: Keep the pretrained BatchNorm running statistics (eval mode) while training.
     """
@@ -113,15 +120,29 @@ class TripletModule(L.LightningModule):
         weight_decay: float = 1e-4,
         warmup_fraction: float = 0.05,
         freeze_bn: bool = True,
+        category_loss: Any = None,
+        category_miner: Any = None,
+        category_weight: float = 0.0,
+        item_category: Any = None,
+        proxy_lr_mult: float = 100.0,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["miner", "loss"])
+        self.save_hyperparameters(ignore=["miner", "loss", "category_loss", "category_miner", "item_category"])
         from training.mining import make_loss
 
         self.net = EmbeddingNet(model_name, embedding_dim, pretrained).to(memory_format=torch.channels_last)
         self.net.train()
         self.loss_fn = loss if loss is not None else make_loss(margin)
         self.miner = miner
+        enabled = category_loss is not None and category_weight > 0 and item_category is not None
+        self.category_loss = category_loss if enabled else None
+        self.category_miner = category_miner if enabled else None
+        self.category_weight = float(category_weight) if enabled else 0.0
+        cats = torch.as_tensor(np.asarray(item_category if enabled else [], np.int64))
+        self.register_buffer("item_category", cats, persistent=False)
+        n_cats = int(cats.max()) + 1 if len(cats) else 0
+        self.register_buffer("proxy_seen", torch.zeros(n_cats, dtype=torch.bool), persistent=False)
+        self.last_losses: dict[str, float] = {}
         self.val_is_query: np.ndarray | None = None  # consumer rows of the validation loader, in order
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
 
@@ -157,13 +178,56 @@ class TripletModule(L.LightningModule):
         emb = self(images)
         triplets = self.miner(emb, labels) if self.miner is not None else None
         n = len(triplets[0]) if triplets is not None else -1
-        return self.loss_fn(emb, labels, triplets), n
+        loss = self.loss_fn(emb, labels, triplets)
+        self.last_losses = {"item_loss": float(loss.detach())}
+        if self.category_loss is not None:
+            cat_loss = self.category_term(emb, labels)
+            self.last_losses["category_loss"] = float(cat_loss.detach())
+            loss = loss + self.category_weight * cat_loss
+        return loss, n
+
+    def category_term(self, emb: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The category loss of a batch (unweighted); images of items without a category are left out."""
+        cats = self.item_category.to(labels.device)[labels]
+        keep = cats >= 0
+        if int(keep.sum()) < 2:
+            return emb.sum() * 0.0
+        emb, cats = emb[keep], cats[keep]
+        self.init_proxies(emb, cats)
+        tuples = self.category_miner(emb, cats) if self.category_miner is not None else None
+        return self.category_loss(emb, cats, tuples)
+
+    @torch.no_grad()
+    def init_proxies(self, emb: torch.Tensor, cats: torch.Tensor) -> None:
+        """Start each category's proxy at the mean embedding of its first batch instead of a random vector.
+
+        Random proxies are nearly orthogonal to every pretrained embedding, so a proxy loss would first drag all
+        embeddings towards random directions and break the pretrained neighbourhoods; starting at the category
+        mean keeps them. Applies to ``ProxyAnchorLoss`` (``proxies``, C x D) and ``NormalizedSoftmaxLoss``
+        (``W``, D x C); other losses are left alone.
+        """
+        if not self.training or len(self.proxy_seen) == 0:
+            return
+        proxies = getattr(self.category_loss, "proxies", None)
+        transposed = proxies is None
+        proxies = getattr(self.category_loss, "W", None) if transposed else proxies
+        if not isinstance(proxies, torch.Tensor):
+            return
+        for c in torch.unique(cats[~self.proxy_seen[cats]]).tolist():
+            mean = F.normalize(emb[cats == c].detach().float().mean(0), dim=0).to(proxies.dtype)
+            if transposed:
+                proxies[:, c] = mean * proxies[:, c].norm()
+            else:
+                proxies[c] = mean * proxies[c].norm()
+            self.proxy_seen[c] = True
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         loss, n = self.compute_loss(batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch[0]))
         if n >= 0:
             self.log("train/triplets", float(n), batch_size=len(batch[0]))
+        for name, value in self.last_losses.items() if self.category_loss is not None else ():
+            self.log(f"train/{name}", value, batch_size=len(batch[0]))
         return loss
 
     def on_validation_epoch_start(self) -> None:
@@ -193,6 +257,9 @@ class TripletModule(L.LightningModule):
             {"params": self.net.backbone.parameters(), "lr": hp.lr * hp.backbone_lr_mult},
             {"params": self.net.head.parameters(), "lr": hp.lr},
         ]
+        if self.category_loss is not None and list(self.category_loss.parameters()):
+            groups.append({"params": self.category_loss.parameters(), "lr": hp.lr * hp.proxy_lr_mult,
+                           "weight_decay": 0.0})  # fmt: skip
         opt = torch.optim.AdamW(groups, lr=hp.lr, weight_decay=hp.weight_decay)
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = int(total * hp.warmup_fraction)

@@ -31,16 +31,27 @@ def check_splits(ls: LabelledSet) -> None:
         )
 
 
-def build_module(cfg: TrainConfig):
-    """The LightningModule a config describes (miner and loss injected)."""
-    from training.mining import make_loss, make_miner
+def build_module(cfg: TrainConfig, item_category: np.ndarray | None = None):
+    """The LightningModule a config describes (miner, loss and category loss injected).
+
+    Args:
+        cfg: The config.
+        item_category: Category index of every train item label (:func:`training.datasets.item_categories`);
+            without it (or with ``loss.category_weight: 0``, fewer than two categories, or offline mining) there
+            is no category loss.
+    """
+    from training.mining import make_category_loss, make_loss, make_miner
     from training.model import TripletModule, load_weights
 
-    miner = make_miner(cfg.mining, cfg.loss.margin) if cfg.mining.strategy == "online" else None
+    online = cfg.mining.strategy == "online"
+    miner = make_miner(cfg.mining, cfg.loss.margin) if online else None
+    n_cats = int(item_category.max()) + 1 if online and item_category is not None and len(item_category) else 0
+    cat_loss, cat_miner = make_category_loss(cfg.loss, n_cats, cfg.model.embedding_dim)
     module = TripletModule(
         cfg.model.backbone, cfg.model.embedding_dim, cfg.model.pretrained, cfg.loss.margin, cfg.mining.strategy,
         miner, make_loss(cfg.loss.margin, cfg.loss.target, cfg.loss.args), cfg.optim.lr, cfg.optim.backbone_lr_mult,
-        cfg.optim.weight_decay, cfg.optim.warmup_fraction, cfg.model.freeze_bn,
+        cfg.optim.weight_decay, cfg.optim.warmup_fraction, cfg.model.freeze_bn, cat_loss, cat_miner,
+        cfg.loss.category_weight, item_category, cfg.loss.proxy_lr_mult,
     )  # fmt: skip
     if cfg.model.init_from:
         load_weights(module.net, Path(cfg.model.init_from))
@@ -114,7 +125,14 @@ def fit(cfg: TrainConfig, ls: LabelledSet, work_dir: Path):
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     check_splits(ls)
-    module = build_module(cfg)
+    from training.datasets import item_categories
+
+    item_category, names = item_categories(ls.split("train"))
+    module = build_module(cfg, item_category)
+    if module.category_loss is not None:
+        log.info("category loss %s x %.2f over %d categories (%d of %d train items without one)",
+                 type(module.category_loss).__name__, module.category_weight, len(names),
+                 int((item_category < 0).sum()), len(item_category))  # fmt: skip
     train, val, is_query = dataloaders(cfg, ls)
     module.val_is_query = is_query
     trainer, checkpoint = make_trainer(cfg, work_dir)
@@ -127,6 +145,7 @@ def fit(cfg: TrainConfig, ls: LabelledSet, work_dir: Path):
     info = {
         "steps": int(trainer.global_step), "epochs": int(trainer.current_epoch), "fit_seconds": round(seconds, 1),
         "best_checkpoint": best or None, "precision": str(trainer.precision),
+        "category_weight": module.category_weight, "categories": len(names) if module.category_loss else 0,
     }  # fmt: skip
     return module.net.cpu(), info
 

@@ -56,12 +56,12 @@ def test_category_loss_choices_and_disabled_cases():
     from training.config import LossConfig
     from training.mining import make_category_loss
 
-    loss, miner = make_category_loss(LossConfig(), 5, 16)
-    assert isinstance(loss, losses.ProxyAnchorLoss) and miner is None
-    assert loss.proxies.shape == (5, 16) and loss.margin == 0.1
-    loss, miner = make_category_loss(LossConfig(category_loss="triplet", category_margin=0.05), 5, 16)
-    assert isinstance(loss, losses.TripletMarginLoss) and loss.margin == 0.05
+    loss, miner = make_category_loss(LossConfig(), 5, 16)  # the default: batch-hard triplet over categories
+    assert isinstance(loss, losses.TripletMarginLoss) and loss.margin == 0.1
     assert isinstance(miner, miners.BatchHardMiner)
+    loss, miner = make_category_loss(LossConfig(category_loss="proxy_anchor", category_margin=0.05), 5, 16)
+    assert isinstance(loss, losses.ProxyAnchorLoss) and miner is None
+    assert loss.proxies.shape == (5, 16) and loss.margin == 0.05
     target = {"_target_": "pytorch_metric_learning.losses.NormalizedSoftmaxLoss", "temperature": 0.1}
     loss, _ = make_category_loss(LossConfig(category_loss=target), 3, 8)
     assert isinstance(loss, losses.NormalizedSoftmaxLoss) and loss.W.shape == (8, 3) and loss.temperature == 0.1

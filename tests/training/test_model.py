@@ -58,9 +58,17 @@ def test_category_loss_decreases_when_trained():
     images, labels = _batch()
     opt = torch.optim.Adam([{"params": module.net.parameters(), "lr": 1e-3},
                             {"params": module.category_loss.parameters(), "lr": 1e-2}])  # fmt: skip
+    with torch.no_grad():
+        first = module(images)
     seen = []
     for _ in range(4):
         loss, _ = module.compute_loss((images, labels))
+        if not seen:  # proxies start at each category's mean embedding of its first batch, not at random
+            assert module.proxy_seen.tolist() == [True, True]
+            for c, rows in ((0, slice(0, 4)), (1, slice(4, 8))):
+                mean = torch.nn.functional.normalize(first[rows].mean(0), dim=0)
+                proxy = torch.nn.functional.normalize(module.category_loss.proxies[c].detach(), dim=0)
+                assert torch.allclose(proxy, mean, atol=1e-4)
         seen.append(module.last_losses["category_loss"])
         opt.zero_grad()
         loss.backward()
