@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from training.backbones import Preprocessing, create_backbone, preprocessing_for
+from training.backbones import Preprocessing, create_backbone, output_features, preprocessing_for
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class Encoder:
         self.prep = replace(prep, size=image_size) if image_size else prep
         self.model = (model if model is not None else create_backbone(model_name, pretrained)).eval()
         self.model = self.model.to(self.device).to(memory_format=torch.channels_last)
-        features = feature_dim if model is not None and feature_dim else getattr(self.model, "num_features", None)
+        features = feature_dim if model is not None and feature_dim else _width(self.model)
         if features is None:
             raise EmbeddingError(f"{self.version}: the embedder's output width is unknown (give feature_dim)")
         self.colour_weight = float(colour_weight)
@@ -200,3 +200,8 @@ class Encoder:
         if not kept:
             return np.zeros((0, self.dim), np.float32), []
         return np.concatenate(vectors), kept
+
+
+def _width(model: Any) -> int | None:
+    """Output width of a timm backbone (``head_hidden_size`` where a head follows pooling), else None."""
+    return output_features(model) if hasattr(model, "num_features") else None

@@ -87,6 +87,15 @@ def load_offline_weights(model, model_name: str) -> None:
         raise WeightsUnavailable(f"{model_name}: tensors left unloaded: {unexpected[:5]}")
 
 
+def output_features(model) -> int:
+    """Width of a timm feature extractor's output (``num_classes=0``).
+
+    Models with a head after pooling (MobileNetV3, GhostNet, …) output ``head_hidden_size`` features, not
+    ``num_features``; for the others the two are equal.
+    """
+    return int(getattr(model, "head_hidden_size", None) or model.num_features)
+
+
 def create_backbone(model_name: str = "tf_efficientnet_lite0", pretrained: bool = True):
     """A timm feature extractor (``num_classes=0``: pooled features) in eval mode.
 
@@ -95,7 +104,7 @@ def create_backbone(model_name: str = "tf_efficientnet_lite0", pretrained: bool 
         pretrained: Load ImageNet weights: offline for the lite family, through timm's hub otherwise.
 
     Returns:
-        The ``torch.nn.Module``; its ``num_features`` is the embedding width.
+        The ``torch.nn.Module``; :func:`output_features` gives its output width.
 
     Raises:
         WeightsUnavailable: pretrained weights cannot be had offline.
@@ -111,5 +120,5 @@ def create_backbone(model_name: str = "tf_efficientnet_lite0", pretrained: bool 
             model = timm.create_model(model_name, pretrained=pretrained, num_classes=0)
         except Exception as exc:  # hub unreachable, no cached weights
             raise WeightsUnavailable(f"{model_name}: pretrained weights unavailable offline ({exc})") from exc
-    log.info("backbone %s (pretrained=%s, %d features)", model_name, pretrained, model.num_features)
+    log.info("backbone %s (pretrained=%s, %d features)", model_name, pretrained, output_features(model))
     return model.eval()

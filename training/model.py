@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.backbones import create_backbone
+from training.backbones import create_backbone, output_features
 
 
 class CheckpointMismatch(RuntimeError):
@@ -34,7 +34,7 @@ class EmbeddingNet(nn.Module):
         self.model_name = model_name
         self.embedding_dim = embedding_dim
         self.backbone = create_backbone(model_name, pretrained)
-        self.head = nn.Linear(self.backbone.num_features, embedding_dim)
+        self.head = nn.Linear(output_features(self.backbone), embedding_dim)
         nn.init.orthogonal_(self.head.weight)  # a random rotation/projection: keeps pretrained neighbourhoods
         nn.init.zeros_(self.head.bias)
 
@@ -49,7 +49,7 @@ class PretrainedEmbedder(nn.Module):
         super().__init__()
         self.model_name = model_name
         self.backbone = create_backbone(model_name, pretrained)
-        self.embedding_dim = int(self.backbone.num_features)
+        self.embedding_dim = output_features(self.backbone)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.backbone(x).float(), dim=1)

@@ -63,3 +63,22 @@ def test_imagenet_head_recognises_real_tshirts():
         top = model(torch.from_numpy(batch)).argmax(1).tolist()
     jersey = 610  # ImageNet "jersey, T-shirt, tee shirt"
     assert sum(t == jersey for t in top) >= 6, top
+
+
+@pytest.mark.parametrize("name", ["mobilenetv3_small_050", "resnet10t"])
+def test_embedding_net_sizes_its_head_from_the_real_output_width(name):
+    """MobileNetV3 outputs ``head_hidden_size`` (1024) features, not ``num_features`` (288)."""
+    import torch
+
+    from training.backbones import create_backbone, output_features
+    from training.model import EmbeddingNet
+
+    backbone = create_backbone(name, pretrained=False)
+    with torch.no_grad():
+        width = backbone(torch.zeros(1, 3, 64, 64)).shape[1]
+    assert output_features(backbone) == width
+    net = EmbeddingNet(name, embedding_dim=32, pretrained=False).eval()
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, 64, 64))
+    assert out.shape == (2, 32)
+    assert torch.allclose(out.norm(dim=1), torch.ones(2), atol=1e-5)
