@@ -175,6 +175,15 @@ class CatalogIndex:
             found.update(r["sha256"] for r in rows)
         return found
 
+    def vectors(self, shas: Sequence[str], chunk: int = 500) -> dict[str, np.ndarray]:
+        """The stored vectors (float32, as stored) of those ``shas`` that have one, by sha256."""
+        self.client.load_collection(self.collection)
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(shas), chunk):
+            rows = self.client.get(self.collection, ids=list(shas[start : start + chunk]), output_fields=["vector"])
+            out.update((r["sha256"], np.asarray(r["vector"], np.float32)) for r in rows)
+        return out
+
     def upsert(self, rows: Iterable[dict[str, Any]], vectors: np.ndarray) -> int:
         """Upsert rows (metadata dicts with ``sha256``) with their vectors; returns the count.
 

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from include.ports import free_port
+
 log = logging.getLogger(__name__)
 
 PORT = 19530
@@ -30,12 +32,6 @@ def executable() -> str | None:
     """Path of ``milvus-server`` beside this interpreter, or on PATH."""
     local = Path(sys.executable).with_name("milvus-server")
     return str(local) if local.exists() else shutil.which("milvus-server")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _port_open(port: int) -> bool:
@@ -63,7 +59,7 @@ class MilvusServer:
         grace: float = 10.0,
     ) -> None:
         self.data_dir = Path(data_dir)
-        self.port = port or (PORT if not _port_open(PORT) else _free_port())
+        self.port = port or (PORT if not _port_open(PORT) else free_port())
         self.start_timeout, self.grace = start_timeout, grace
         self.proc: subprocess.Popen | None = None
         self.uri = f"http://127.0.0.1:{self.port}"

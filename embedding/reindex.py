@@ -48,9 +48,8 @@ def recall_at_k(index: CatalogIndex, sample: int, k: int = 10, seed: int = 0) ->
     if not ids:
         return {"recall": 1.0, "queries": 0, "k": k}
     chosen = sorted(np.random.default_rng(seed).choice(len(ids), size=min(sample, len(ids)), replace=False))
-    rows = index.client.get(index.collection, ids=[ids[i] for i in chosen], output_fields=["vector"])
-    by_id = {r["sha256"]: np.asarray(r["vector"], np.float32) for r in rows}
     qids = [ids[i] for i in chosen]
+    by_id = index.vectors(qids)
     queries = np.stack([by_id[q] for q in qids])
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     k = min(k, len(ids))

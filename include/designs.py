@@ -102,15 +102,12 @@ def _union(pairs: list[tuple[str, str]], nodes: list[str]) -> dict[str, str]:
     return {n: find(n) for n in nodes}
 
 
-def read_vectors(index, shas: list[str], chunk: int = 500) -> dict[str, np.ndarray]:
-    """Stored vectors of ``shas`` from a ``CatalogIndex`` (through its pymilvus client; read only)."""
-    index.client.load_collection(index.collection)
-    out: dict[str, np.ndarray] = {}
-    for start in range(0, len(shas), chunk):
-        rows = index.client.get(index.collection, ids=shas[start : start + chunk], output_fields=["vector"])
-        for r in rows:
-            vec = np.asarray(r["vector"], dtype=np.float64)
-            out[r["sha256"]] = vec / max(np.linalg.norm(vec), 1e-12)
+def read_vectors(index, shas: list[str]) -> dict[str, np.ndarray]:
+    """Stored vectors of ``shas`` from a ``CatalogIndex``, as float64 unit vectors (read only)."""
+    out = {}
+    for sha, vec in index.vectors(shas).items():
+        vec = vec.astype(np.float64)
+        out[sha] = vec / max(np.linalg.norm(vec), 1e-12)
     return out
 
 

@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from include.demo import REPO, airflow, airflow_env
+from include.ports import free_port
 
 MILVUS_POOL = "fti_milvus"
 MARKER = "FTI_STANDALONE_ID"
@@ -52,8 +52,8 @@ def standalone_env(home: Path, port: int, extra: dict[str, str] | None = None) -
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
             "AIRFLOW__API__WORKERS": "1",
             # the log servers of the scheduler and triggerer: free ports, so two instances can run side by side
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__AUTH_MANAGER": (
@@ -86,12 +86,6 @@ def prepare_home(home: Path, env: dict[str, str]) -> str:
     airflow(["db", "migrate"], env)
     airflow(["pools", "set", MILVUS_POOL, "1", "Milvus Lite allows one process per .db file"], env)
     return json.loads(passwords.read_text())[ADMIN]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _default_sigint() -> None:

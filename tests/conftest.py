@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 
 import pytest
 from PIL import Image
 
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from include.ports import free_port
 
 
 @pytest.fixture(autouse=True)
