@@ -167,6 +167,30 @@ class CatalogIndex:
             )
         return report
 
+    def wait_for_index(self, timeout: float = 3600.0, poll: float = 0.5) -> None:
+        """On a server: flush, wait until every row is indexed, then reload so that searches use the index.
+
+        A server builds the index in the background after a flush, and segments loaded before their index exists
+        are searched brute force until the query node swaps them: a recall check then measures exact search, not
+        the index. Milvus Lite builds on load, so there it only loads.
+
+        Raises:
+            CatalogIndexError: the index is not built within ``timeout`` seconds.
+        """
+        if "://" in self.uri:
+            import time
+
+            self.client.flush(self.collection)
+            deadline = time.monotonic() + timeout
+            while (d := self.client.describe_index(self.collection, "vector")).get("pending_index_rows", 0) or int(
+                d.get("indexed_rows", 0)
+            ) < int(d.get("total_rows", 0)):
+                if time.monotonic() > deadline:
+                    raise CatalogIndexError(f"{self.collection}: index not built after {timeout:.0f} s ({d})")
+                time.sleep(poll)
+            self.client.release_collection(self.collection)
+        self.client.load_collection(self.collection)
+
     def existing(self, shas: Sequence[str], chunk: int = 500) -> set[str]:
         """The subset of ``shas`` that already have a vector."""
         found: set[str] = set()

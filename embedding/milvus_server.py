@@ -47,8 +47,10 @@ class MilvusServer:
         data_dir: The server's data folder (it also unpacks its ~0.5 GB binary there).
         port: Client port; default 19530, or a free port when 19530 is taken (the package would otherwise
             silently move to the next free one). Its other internal ports are picked free by the package.
-        start_timeout: Seconds to wait for the first successful client call.
+        start_timeout: Seconds to wait for the first successful client call, per attempt.
         grace: Seconds between SIGTERM and SIGKILL on stop.
+        attempts: Starts to try. The bundled etcd sometimes loses its first leader election on a busy machine
+            ("etcdserver: leader changed") and the server then never answers; a second start comes up.
     """
 
     def __init__(
@@ -57,19 +59,30 @@ class MilvusServer:
         port: int | None = None,
         start_timeout: float = 120.0,
         grace: float = 10.0,
+        attempts: int = 2,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or (PORT if not _port_open(PORT) else free_port())
-        self.start_timeout, self.grace = start_timeout, grace
+        self.start_timeout, self.grace, self.attempts = start_timeout, grace, max(1, attempts)
         self.proc: subprocess.Popen | None = None
         self.uri = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MilvusServer:
-        """Launch the server and wait until it answers.
+        """Launch the server and wait until it answers (``attempts`` tries).
 
         Raises:
             MilvusServerUnavailable: no ``milvus-server``, the port is taken, or it did not come up.
         """
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return self._start_once()
+            except MilvusServerUnavailable as exc:
+                if attempt == self.attempts or "not answering" not in str(exc):
+                    raise
+                log.warning("milvus-server did not come up (attempt %d of %d); retrying", attempt, self.attempts)
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> MilvusServer:
         exe = executable()
         if exe is None:
             raise MilvusServerUnavailable("the PyPI package `milvus` (milvus-server) is not installed")

@@ -117,6 +117,7 @@ def reindex_catalog(
         expected, rows = len(live) - len(skipped), index.count()
         if rows != expected:
             raise ReindexCheckFailed(f"{name} holds {rows} rows, the catalog {expected}: alias left on {previous}")
+        index.wait_for_index()  # on a server: check the built index, not brute-force search of fresh segments
         recall = recall_at_k(index, settings.reindex_sample)
         if recall["recall"] < settings.reindex_min_recall:
             raise ReindexCheckFailed(

@@ -125,6 +125,10 @@ class TrainerConfig(_Strict):
 class GateConfig(_Strict):
     metric: str = "recall@1"
     min_improvement: float = Field(0.0, description="Promote only if candidate >= champion + this (and >).")
+    guards: dict[str, float] = Field(
+        default_factory=lambda: {"category_recall@1": 0.01},
+        description="Metrics the candidate may not lose: refused when one falls more than this below the champion.",
+    )
     promote: bool = True
 
 

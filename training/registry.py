@@ -92,20 +92,35 @@ def champion(lake) -> dict[str, Any] | None:
 
 
 def gate(
-    candidate: dict[str, Any], incumbent: dict[str, Any] | None, metric: str = "recall@1", min_improvement: float = 0.0
+    candidate: dict[str, Any],
+    incumbent: dict[str, Any] | None,
+    metric: str = "recall@1",
+    min_improvement: float = 0.0,
+    guards: dict[str, float] | None = None,
 ) -> tuple[bool, str]:
     """Whether a candidate beats the incumbent's metrics measured on the same validation set.
 
-    The candidate must be strictly better and by at least ``min_improvement``.
+    The candidate must be strictly better on ``metric`` and by at least ``min_improvement``, and must not lose
+    more than ``guards[m]`` on any guarded metric ``m`` (e.g. category Recall@1: a model that matches items
+    better but scatters categories is still refused). A guard the incumbent was not measured on is ignored.
     """
     if metric not in candidate:
         raise RegistryError(f"candidate metrics lack {metric!r}: {sorted(candidate)}")
     if incumbent is None or metric not in incumbent:
         return True, f"no incumbent {metric}"
     c, i = float(candidate[metric]), float(incumbent[metric])
-    if c > i and c >= i + min_improvement:
-        return True, f"{metric} {c:.4f} beats {i:.4f} (min improvement {min_improvement})"
-    return False, f"{metric} {c:.4f} does not beat {i:.4f} by {min_improvement}"
+    if not (c > i and c >= i + min_improvement):
+        return False, f"{metric} {c:.4f} does not beat {i:.4f} by {min_improvement}"
+    for name, tolerance in (guards or {}).items():
+        if name not in incumbent:
+            continue
+        if name not in candidate:
+            raise RegistryError(f"candidate metrics lack the guarded {name!r}: {sorted(candidate)}")
+        gc, gi = float(candidate[name]), float(incumbent[name])
+        if gc < gi - tolerance:
+            return False, (f"{metric} {c:.4f} beats {i:.4f}, but {name} falls {gi:.4f} -> {gc:.4f} "
+                           f"(tolerance {tolerance})")  # fmt: skip
+    return True, f"{metric} {c:.4f} beats {i:.4f} (min improvement {min_improvement})"
 
 
 def promote(lake, version: str) -> dict[str, Any]:

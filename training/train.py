@@ -186,7 +186,7 @@ def run_training(
         lake, net, image_size=size, config=cfg.model_dump(mode="json", by_alias=True),
         metrics=metrics | {"train": info, "labelled": ls.summary()}, data_fingerprint=ls.fingerprint,
     )  # fmt: skip
-    wins, reason = registry.gate(metrics, inc_metrics, cfg.gate.metric, cfg.gate.min_improvement)
+    wins, reason = registry.gate(metrics, inc_metrics, cfg.gate.metric, cfg.gate.min_improvement, cfg.gate.guards)
     do_promote = cfg.gate.promote if promote is None else promote
     promoted = bool(wins and do_promote)
     if promoted:

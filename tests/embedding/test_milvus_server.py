@@ -84,3 +84,20 @@ def test_embed_reindex_alias_swap_and_rollback_on_the_server(milvus_server, lake
     back = reindex.rollback(lake, settings)
     assert back["to"] == first["collection"]
     assert reindex.status(lake, settings)["in_service"] == first["collection"]
+
+
+def test_a_server_that_never_answers_is_restarted_then_reported(tmp_path, monkeypatch):
+    """A real process that never opens the port (like a server whose etcd lost its first election): started
+    ``attempts`` times, each stopped with its whole process group, then a clear error."""
+    import embedding.milvus_server as ms
+
+    starts = tmp_path / "starts"
+    fake = tmp_path / "milvus-server"
+    fake.write_text(f"#!/bin/sh\necho start >> {starts}\nexec sleep 60\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(ms, "executable", lambda: str(fake))
+    server = ms.MilvusServer(tmp_path / "data", port=ms.free_port(), start_timeout=1.5, grace=0.5, attempts=2)
+    with pytest.raises(ms.MilvusServerUnavailable, match="not answering after 2 s"):
+        server.start()
+    assert starts.read_text().split() == ["start", "start"]
+    assert server.proc is None  # each attempt was stopped and reaped

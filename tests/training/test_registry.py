@@ -64,6 +64,18 @@ def test_gate_decisions():
     assert not registry.gate({"recall@1": 0.72}, {"recall@1": 0.7}, min_improvement=0.05)[0]
 
 
+def test_gate_refuses_a_better_item_model_that_loses_category_neighbourhoods():
+    guards = {"category_recall@1": 0.01}
+    champion = {"recall@1": 0.93, "category_recall@1": 0.80}
+    ok, reason = registry.gate({"recall@1": 0.98, "category_recall@1": 0.74}, champion, guards=guards)
+    assert not ok and "category_recall@1 falls 0.8000 -> 0.7400" in reason
+    assert registry.gate({"recall@1": 0.98, "category_recall@1": 0.795}, champion, guards=guards)[0]  # within 0.01
+    assert registry.gate({"recall@1": 0.98, "category_recall@1": 0.74}, champion, guards={})[0]  # guard off
+    assert registry.gate({"recall@1": 0.98}, {"recall@1": 0.93}, guards=guards)[0]  # champion never measured it
+    with pytest.raises(registry.RegistryError, match="guarded 'category_recall@1'"):
+        registry.gate({"recall@1": 0.98}, champion, guards=guards)
+
+
 def test_checkpoint_of_another_architecture_and_tampered_weights_are_refused(net):
     lake = open_lake()
     card = _register(lake, net)
