@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from embedding.connection import CatalogIndexError, MilvusConnection
+from embedding.lock import is_lite
 
 log = logging.getLogger(__name__)
 
@@ -160,34 +162,42 @@ class CatalogIndex:
             "index_type": desc.get("index_type"), "metric_type": desc.get("metric_type"), "configured": wanted,
             "on_server": stored, "params_reached": stored == wanted,
         }  # fmt: skip
-        if stored != wanted and "://" not in self.uri:
+        if stored != wanted and is_lite(self.uri):
             report["note"] = (
                 "Milvus Lite drops build params and uses faiss defaults (HNSW M=16, efConstruction=200; IVF "
                 "nlist=128 clamped to the rows); search-time ef/nprobe apply"
             )
         return report
 
-    def wait_for_index(self, timeout: float = 3600.0, poll: float = 0.5) -> None:
-        """On a server: flush, wait until every row is indexed, then reload so that searches use the index.
-
-        A server builds the index in the background after a flush, and segments loaded before their index exists
-        are searched brute force until the query node swaps them: a recall check then measures exact search, not
-        the index. Milvus Lite builds on load, so there it only loads.
+    def wait_until_built(self, timeout: float = 3600.0, poll: float = 0.5) -> None:
+        """On a server: flush, then wait until every row is indexed (none pending). Nothing on Milvus Lite.
 
         Raises:
             CatalogIndexError: the index is not built within ``timeout`` seconds.
         """
-        if "://" in self.uri:
-            import time
+        if is_lite(self.uri):
+            return
+        self.client.flush(self.collection)
+        deadline = time.monotonic() + timeout
+        while (d := self.client.describe_index(self.collection, "vector")).get("pending_index_rows", 0) or int(
+            d.get("indexed_rows", 0)
+        ) < int(d.get("total_rows", 0)):
+            if time.monotonic() > deadline:
+                raise CatalogIndexError(f"{self.collection}: index not built after {timeout:.0f} s ({d})")
+            time.sleep(poll)
 
-            self.client.flush(self.collection)
-            deadline = time.monotonic() + timeout
-            while (d := self.client.describe_index(self.collection, "vector")).get("pending_index_rows", 0) or int(
-                d.get("indexed_rows", 0)
-            ) < int(d.get("total_rows", 0)):
-                if time.monotonic() > deadline:
-                    raise CatalogIndexError(f"{self.collection}: index not built after {timeout:.0f} s ({d})")
-                time.sleep(poll)
+    def wait_for_index(self, timeout: float = 3600.0, poll: float = 0.5) -> None:
+        """Make searches use the built index: on a server, wait until built, then reload; Milvus Lite just loads.
+
+        A server builds the index in the background after a flush, and segments loaded before their index exists
+        are searched brute force until the query node swaps them: a recall check then measures exact search, not
+        the index. Milvus Lite builds on load.
+
+        Raises:
+            CatalogIndexError: the index is not built within ``timeout`` seconds.
+        """
+        if not is_lite(self.uri):
+            self.wait_until_built(timeout, poll)
             self.client.release_collection(self.collection)
         self.client.load_collection(self.collection)
 

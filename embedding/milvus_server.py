@@ -28,6 +28,10 @@ class MilvusServerUnavailable(RuntimeError):
     """The ``milvus`` package is missing or its server cannot run here (the message says why)."""
 
 
+class MilvusServerNotAnswering(MilvusServerUnavailable):
+    """The server process runs but no client call succeeded within the start timeout (worth one more start)."""
+
+
 def executable() -> str | None:
     """Path of ``milvus-server`` beside this interpreter, or on PATH."""
     local = Path(sys.executable).with_name("milvus-server")
@@ -76,8 +80,8 @@ class MilvusServer:
         for attempt in range(1, self.attempts + 1):
             try:
                 return self._start_once()
-            except MilvusServerUnavailable as exc:
-                if attempt == self.attempts or "not answering" not in str(exc):
+            except MilvusServerNotAnswering:
+                if attempt == self.attempts:
                     raise
                 log.warning("milvus-server did not come up (attempt %d of %d); retrying", attempt, self.attempts)
         raise AssertionError("unreachable")
@@ -117,7 +121,8 @@ class MilvusServer:
         logs = sorted((self.data_dir / "logs").glob("milvus-std*.log")) + [self.log_path]
         tail = "\n".join(p.read_text(errors="replace")[-800:] for p in logs if p.exists())
         self.stop()
-        raise MilvusServerUnavailable(f"milvus-server {why} (last client error: {last}); log tails:\n{tail}")
+        error = MilvusServerUnavailable if code is not None else MilvusServerNotAnswering
+        raise error(f"milvus-server {why} (last client error: {last}); log tails:\n{tail}")
 
     def stop(self) -> None:
         """SIGTERM the server's process group, SIGKILL it after the grace period; wait for it."""
