@@ -28,6 +28,10 @@ class NoSocialPosts(RuntimeError):
     """The date has no validated social images to match."""
 
 
+class EmptyCatalog(RuntimeError):
+    """The collection in service holds no catalog vectors yet (the embed stage has not run)."""
+
+
 def match_social(dt: str, lake: Lake | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """Embed the date's social images, find each one's top-k catalog neighbours, and store the matches.
 
@@ -37,6 +41,7 @@ def match_social(dt: str, lake: Lake | None = None, settings: Settings | None = 
 
     Raises:
         NoSocialPosts: no validated social batch for ``dt``.
+        EmptyCatalog: the collection in service is empty.
         embedding.index.CatalogIndexError: no collection in service, or Milvus unreachable.
     """
     settings = settings or get_settings()
@@ -49,7 +54,7 @@ def match_social(dt: str, lake: Lake | None = None, settings: Settings | None = 
     with connect(settings) as conn:
         index, encoder = service_index(conn, lake, settings, create=False)
         if index.count() == 0:
-            raise RuntimeError(f"the catalog collection {index.collection} is empty: run the embed stage")
+            raise EmptyCatalog(f"the catalog collection {index.collection} is empty: run the embed stage")
         with progress_bar(len(blobs), "embed social") as bar:
             vectors, kept = encoder.embed_bytes(blobs, on_error=lambda i, exc: skipped.append(i), progress=bar)
         neighbours = index.search(vectors, settings.top_k)

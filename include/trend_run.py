@@ -77,7 +77,8 @@ def _open_index(settings: Settings, collection: str):
 def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     """Match, score and publish one date (see module docstring); returns the publish result and counts."""
     from embedding.index import CatalogIndexError
-    from embedding.matching import NoSocialPosts, match_social
+    from embedding.lock import is_lite
+    from embedding.matching import EmptyCatalog, NoSocialPosts, match_social
     from include.batches import validated_manifest
     from include.colours import dominant_colours
     from include.designs import build_catalog, latest_portal_batches, portal_offers
@@ -91,12 +92,8 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     batches, notes = social_notes(lake, dt)
     try:
         matched = match_social(dt, lake, settings)
-    except (NoSocialPosts, CatalogIndexError) as exc:
+    except (NoSocialPosts, EmptyCatalog, CatalogIndexError) as exc:
         raise RankError(f"{exc}; nothing published, latest.json unchanged") from exc
-    except RuntimeError as exc:
-        if "empty" in str(exc):
-            raise RankError(f"{exc}; nothing published, latest.json unchanged") from exc
-        raise
     model_version = matched.get("model_version") or f"imagenet-{settings.model_name}"
     collection = matched.get("collection") or settings.collection
     matches_bytes = lake.read_bytes(matched["matches"])
@@ -127,7 +124,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
         "catalog_batches": latest_portal_batches(lake, dt),  # the listings the offers come from
         "matches": {"key": matched["matches"], "sha256": _sha(matches_bytes), "posts": matched["posts"]},
         "model_version": model_version, "pretrained": settings.pretrained,
-        "index": {"collection": collection, "uri_kind": "lite" if "://" not in settings.resolved_milvus_uri()
+        "index": {"collection": collection, "uri_kind": "lite" if is_lite(settings.resolved_milvus_uri())
                   else "server", "near_duplicates": catalog.method},
         "params": {**params.as_dict(), "top_k": settings.top_k, "top_n": settings.report_top_n,
                    "near_duplicate_similarity": settings.near_duplicate_similarity,
