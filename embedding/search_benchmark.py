@@ -7,10 +7,12 @@ encoder's 1280 features + 64 colour bins) is indexed with the configured COSINE 
 Lite and in a real Milvus server (``milvus-server`` started on loopback for the run, then stopped). Queries are
 fresh samples of the same distribution. Exact top-10 is a matrix product + ``topk`` in torch (CUDA when present).
 
-Reported per backend: insert and index-build seconds, QPS one query per call (how a service is hit) and in
-batches of ``--batch`` queries (how the match stage calls it), and recall@10 against exact search; the same two
-QPS figures for exact search, and the speed-up ratios. Searches use ``Bounded`` consistency (the data is
-written before the clock starts); the pipeline's own searches are ``Strong``.
+Reported per backend: insert and index-build seconds, QPS one query per call from one client (latency-bound: the
+server idles while the client builds the next request), from ``--clients`` concurrent clients one query per call
+(how a service is hit by several readers; throughput-bound), and in batches of ``--batch`` queries (how the match
+stage calls it), and recall@10 against exact search; the same three QPS figures for exact search (the concurrent
+one with as many threads calling torch at once), and the speed-up ratios. Searches use ``Bounded`` consistency
+(the data is written before the clock starts); the pipeline's own searches are ``Strong``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +43,21 @@ def dataset(n: int, queries: int, dim: int, clusters: int, seed: int = 0) -> tup
     return draw(n), draw(queries)
 
 
-def exact(base: np.ndarray, queries: np.ndarray, k: int, batch: int, device: str) -> dict:
+def concurrent_qps(search: Callable[[np.ndarray], object], queries: np.ndarray, clients: int) -> float:
+    """Queries per second when ``clients`` threads each send their share of ``queries``, one per call."""
+    shares = [queries[c::clients] for c in range(clients)]
+
+    def work(share: np.ndarray) -> None:
+        for i in range(len(share)):
+            search(share[i : i + 1])
+
+    with ThreadPoolExecutor(clients) as pool:
+        start = time.perf_counter()
+        list(pool.map(work, shares))
+        return len(queries) / (time.perf_counter() - start)
+
+
+def exact(base: np.ndarray, queries: np.ndarray, k: int, batch: int, device: str, clients: int = 4) -> dict:
     """Exact top-k ids, and the QPS of exact search one query at a time and in batches."""
     import torch
 
@@ -56,11 +74,12 @@ def exact(base: np.ndarray, queries: np.ndarray, k: int, batch: int, device: str
     for i in range(single):
         topk(queries[i : i + 1])
     qps_one = single / (time.perf_counter() - start)
+    qps_concurrent = concurrent_qps(topk, queries[: single * 2], clients)
     start = time.perf_counter()
     for i in range(0, len(queries), batch):
         topk(queries[i : i + batch])
     qps_batch = len(queries) / (time.perf_counter() - start)
-    return {"ids": ids, "qps_one": qps_one, "qps_batch": qps_batch}
+    return {"ids": ids, "qps_one": qps_one, "qps_concurrent": qps_concurrent, "qps_batch": qps_batch}
 
 
 def _compact(client, timeout: float = 3600.0) -> None:
@@ -107,6 +126,9 @@ def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, 
         for i in range(single):
             index.search_ids(queries[i : i + 1], args.k, "Bounded")
         qps_one = single / (time.perf_counter() - start)
+        qps_concurrent = concurrent_qps(
+            lambda q: index.search_ids(q, args.k, "Bounded"), queries[: single * 2], args.clients
+        )
         start = time.perf_counter()
         found = []
         for i in range(0, len(queries), args.batch):
@@ -116,7 +138,8 @@ def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, 
     hits = sum(len({position[h] for h in f} & set(t.tolist())) for f, t in zip(found, truth, strict=True))
     return {
         "insert_s": round(insert_s, 1), "build_s": round(build_s, 1), "qps_one": round(qps_one, 1),
-        "qps_batch": round(qps_batch, 1), "recall_at_k": round(hits / truth.size, 4), "index": report,
+        "qps_concurrent": round(qps_concurrent, 1), "qps_batch": round(qps_batch, 1),
+        "recall_at_k": round(hits / truth.size, 4), "index": report,
     }  # fmt: skip
 
 
@@ -126,11 +149,11 @@ def run(args: argparse.Namespace) -> dict:
 
     device = resolve_device(args.device)
     base, queries = dataset(args.vectors, args.queries, args.dim, args.clusters)
-    truth = exact(base, queries, args.k, args.batch, device)
+    truth = exact(base, queries, args.k, args.batch, device, args.clients)
     result = {
         "vectors": args.vectors, "queries": args.queries, "dim": args.dim, "k": args.k, "batch": args.batch,
-        "index_type": args.index_type, "exact_device": device,
-        "exact": {"qps_one": round(truth["qps_one"], 1), "qps_batch": round(truth["qps_batch"], 1)},
+        "index_type": args.index_type, "exact_device": device, "clients": args.clients,
+        "exact": {key: round(truth[key], 1) for key in ("qps_one", "qps_concurrent", "qps_batch")},
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.backends.split(","):
@@ -144,7 +167,7 @@ def run(args: argparse.Namespace) -> dict:
                         result["server"] = backend(server.uri, base, queries, truth["ids"], args)
                 except MilvusServerUnavailable as exc:
                     result["server"] = {"skipped": str(exc)[:300]}
-            for key in ("qps_one", "qps_batch"):
+            for key in ("qps_one", "qps_concurrent", "qps_batch"):
                 if key in result.get(name, {}):
                     result[name][f"{key}_vs_exact"] = round(result[name][key] / result["exact"][key], 2)
     return result
@@ -159,6 +182,7 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=1000)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--batch", type=int, default=100, help="queries per call in the batched run")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients in the concurrent run")
     parser.add_argument("--backends", default="lite,server")
     parser.add_argument("--index-type", default="HNSW")
     parser.add_argument("--m", type=int, default=16)

@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     train = sub.add_parser("train", help="train the embedding model (training/configs/*.yaml)")
     train.add_argument("--config", default=None, help="training YAML (default: FTI_TRAIN_CONFIG or built-in)")
     train.add_argument("--no-promote", action="store_true", help="register the model but never promote it")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key, e.g. model.frozen_stages=6 (repeatable)")  # fmt: skip
     status = sub.add_parser("status", help="last batch per source, champion model, alias target, latest report")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.add_argument("--no-milvus", action="store_true", help="do not ask Milvus for the live alias target")
@@ -101,9 +103,10 @@ def main(argv: list[str] | None = None) -> None:
             _print(getattr(reindex, args.action)())
     elif args.command == "train":
         from include.settings import get_settings
+        from training.config import load_config, parse_overrides
         from training.train import run_training
 
-        config = args.config or get_settings().train_config
+        config = load_config(args.config or get_settings().train_config, parse_overrides(args.set))
         _print(run_training(config, promote=False if args.no_promote else None))
     elif args.command == "status":
         from include.status import main as show_status

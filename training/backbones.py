@@ -96,6 +96,36 @@ def output_features(model) -> int:
     return int(getattr(model, "head_hidden_size", None) or model.num_features)
 
 
+def freeze_stages(model, n: int) -> int:
+    """Freeze the first ``n`` stages of a timm model: no training, no gradients, no stored activations.
+
+    Stages are timm's coarse parameter groups (``model.group_matcher(coarse=True)``): for EfficientNets the stem,
+    then each block stage, the last one with the head conv. ``n=6`` on ``tf_efficientnet_lite0`` leaves blocks
+    5-6 and the head conv to train.
+
+    Returns:
+        The number of parameter tensors frozen.
+
+    Raises:
+        ValueError: the model has no stage groups, or ``n`` would leave nothing to train.
+    """
+    if n <= 0:
+        return 0
+    from timm.models import group_parameters
+
+    if not hasattr(model, "group_matcher"):
+        raise ValueError(f"{type(model).__name__} has no stage groups (group_matcher): cannot freeze stages")
+    groups = list(group_parameters(model, model.group_matcher(coarse=True)).values())
+    if n >= len(groups):
+        raise ValueError(f"freezing {n} stages leaves nothing to train: {type(model).__name__} has {len(groups)}")
+    names = {name for group in groups[:n] for name in group}
+    for name, param in model.named_parameters():
+        if name in names:
+            param.requires_grad_(False)
+    log.info("froze %d of %d backbone stages (%d tensors)", n, len(groups), len(names))
+    return len(names)
+
+
 def create_backbone(model_name: str = "tf_efficientnet_lite0", pretrained: bool = True):
     """A timm feature extractor (``num_classes=0``: pooled features) in eval mode.
 

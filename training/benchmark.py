@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from training.config import TrainConfig
+from training.config import TrainConfig, apply_overrides, parse_overrides
 from training.data import load_styles, with_consumer_views
 from training.data.base import LabelledSet
 from training.evaluate import evaluate, resolve_device
@@ -49,23 +49,24 @@ def build_data(args: argparse.Namespace) -> LabelledSet:
 def train_config(
     args: argparse.Namespace, strategy: str, miner: str, limit: int | None, work: Path, weight: float | None = None
 ) -> TrainConfig:
-    """The config of one benchmark fit (``loss.category_weight``: the config default unless given)."""
+    """The config of one benchmark fit: ``--set`` overrides, then ``weight`` (or ``--category-weight``) as
+    ``loss.category_weight`` when given."""
+    raw = {
+        "seed": args.seed,
+        "data": {"image_size": args.size, "num_workers": args.workers, "sets": [{"kind": "synthetic"}]},
+        "model": {"backbone": args.model, "embedding_dim": args.dim, "pretrained": True},
+        "mining": {"strategy": strategy, "miner": miner, "m_per_class": 4},
+        "optim": {"lr": args.lr},
+        "trainer": {
+            "max_epochs": args.epochs, "batch_size": args.batch_size, "limit_train_batches": limit,
+            "progress_bar": False, "tensorboard": False, "work_dir": str(work), "log_every_n_steps": 5,
+        },
+    }  # fmt: skip
+    apply_overrides(raw, parse_overrides(args.set))
     weight = weight if weight is not None else args.category_weight
-    loss = {} if weight is None else {"category_weight": weight}
-    return TrainConfig.model_validate(
-        {
-            "seed": args.seed,
-            "data": {"image_size": args.size, "num_workers": args.workers, "sets": [{"kind": "synthetic"}]},
-            "model": {"backbone": args.model, "embedding_dim": args.dim, "pretrained": True},
-            "mining": {"strategy": strategy, "miner": miner, "m_per_class": 4},
-            "loss": loss,
-            "optim": {"lr": args.lr},
-            "trainer": {
-                "max_epochs": args.epochs, "batch_size": args.batch_size, "limit_train_batches": limit,
-                "progress_bar": False, "tensorboard": False, "work_dir": str(work), "log_every_n_steps": 5,
-            },
-        }
-    )  # fmt: skip
+    if weight is not None:
+        raw.setdefault("loss", {})["category_weight"] = weight
+    return TrainConfig.model_validate(raw)
 
 
 def quality(args: argparse.Namespace, ls: LabelledSet, work: Path) -> tuple[list[dict], dict]:
@@ -240,6 +241,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also train online with category_weight=0 (item loss only) for comparison",
     )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override for the trained rows, e.g. model.frozen_stages=6 (repeatable)")  # fmt: skip
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--test-fraction", type=float, default=0.3)
     p.add_argument("--seed", type=int, default=7)

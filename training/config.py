@@ -65,6 +65,9 @@ class ModelConfig(_Strict):
     pretrained: bool = True
     embedding_dim: int = Field(256, ge=8)
     freeze_bn: bool = Field(True, description="Keep the backbone's BatchNorm statistics (small batches).")
+    frozen_stages: int = Field(
+        0, ge=0, description="Leading backbone stages not trained (timm's coarse groups: stem, then block stages)."
+    )
     init_from: str | None = Field(None, description="A weights.pt / Lightning checkpoint to start from.")
 
 
@@ -168,16 +171,37 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
-    for dotted, value in (overrides or {}).items():
+    apply_overrides(raw, overrides or {})
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Set dotted keys (``{"model.frozen_stages": 6}``) in a raw config dict, in place; returns it."""
+    for dotted, value in overrides.items():
         node = raw
         *parents, leaf = dotted.split(".")
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = value
-    try:
-        return TrainConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    return raw
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["model.frozen_stages=6", "loss.category_loss=normalized_softmax"]`` -> dotted keys, YAML values.
+
+    Raises:
+        ConfigError: an item without ``=``.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {item!r} is not KEY=VALUE (e.g. trainer.max_epochs=10)")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
 
 
 def locate(dotted: str) -> Any:

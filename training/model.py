@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.backbones import create_backbone, output_features
+from training.backbones import create_backbone, freeze_stages, output_features
 
 
 class CheckpointMismatch(RuntimeError):
@@ -104,6 +104,8 @@ class TripletModule(L.LightningModule):
         proxy_lr_mult: Learning-rate multiplier of the category loss's parameters.
         lr, backbone_lr_mult, weight_decay, warmup_fraction: AdamW and the warmup + cosine schedule.
         freeze_bn: Keep the pretrained BatchNorm running statistics (eval mode) while training.
+        frozen_stages: Leading backbone stages left untrained (:func:`training.backbones.freeze_stages`); their
+            BatchNorm layers always stay in eval mode.
     """
 
     def __init__(
@@ -125,12 +127,14 @@ class TripletModule(L.LightningModule):
         category_weight: float = 0.0,
         item_category: Any = None,
         proxy_lr_mult: float = 100.0,
+        frozen_stages: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["miner", "loss", "category_loss", "category_miner", "item_category"])
         from training.mining import make_loss
 
         self.net = EmbeddingNet(model_name, embedding_dim, pretrained).to(memory_format=torch.channels_last)
+        freeze_stages(self.net.backbone, frozen_stages)
         self.net.train()
         self.loss_fn = loss if loss is not None else make_loss(margin)
         self.miner = miner
@@ -150,11 +154,13 @@ class TripletModule(L.LightningModule):
         return self.net(x)
 
     def freeze_batchnorm(self) -> None:
-        """Put the backbone's BatchNorm layers in eval mode when ``freeze_bn`` (called each train epoch)."""
-        if self.hparams.freeze_bn:
-            for m in self.net.backbone.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+        """Put the backbone's BatchNorm layers in eval mode when ``freeze_bn``, and those of frozen stages always
+        (called each train epoch)."""
+        for m in self.net.backbone.modules():
+            if not isinstance(m, nn.modules.batchnorm._BatchNorm):
+                continue
+            if self.hparams.freeze_bn or not any(p.requires_grad for p in m.parameters()):
+                m.eval()
 
     def on_train_epoch_start(self) -> None:
         self.freeze_batchnorm()
@@ -253,8 +259,9 @@ class TripletModule(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
+        trainable = [p for p in self.net.backbone.parameters() if p.requires_grad]
         groups = [
-            {"params": self.net.backbone.parameters(), "lr": hp.lr * hp.backbone_lr_mult},
+            {"params": trainable, "lr": hp.lr * hp.backbone_lr_mult},
             {"params": self.net.head.parameters(), "lr": hp.lr},
         ]
         if self.category_loss is not None and list(self.category_loss.parameters()):

@@ -51,7 +51,7 @@ def build_module(cfg: TrainConfig, item_category: np.ndarray | None = None):
         cfg.model.backbone, cfg.model.embedding_dim, cfg.model.pretrained, cfg.loss.margin, cfg.mining.strategy,
         miner, make_loss(cfg.loss.margin, cfg.loss.target, cfg.loss.args), cfg.optim.lr, cfg.optim.backbone_lr_mult,
         cfg.optim.weight_decay, cfg.optim.warmup_fraction, cfg.model.freeze_bn, cat_loss, cat_miner,
-        cfg.loss.category_weight, item_category, cfg.loss.proxy_lr_mult,
+        cfg.loss.category_weight, item_category, cfg.loss.proxy_lr_mult, cfg.model.frozen_stages,
     )  # fmt: skip
     if cfg.model.init_from:
         load_weights(module.net, Path(cfg.model.init_from))

@@ -82,3 +82,17 @@ def test_embedding_net_sizes_its_head_from_the_real_output_width(name):
         out = net(torch.rand(2, 3, 64, 64))
     assert out.shape == (2, 32)
     assert torch.allclose(out.norm(dim=1), torch.ones(2), atol=1e-5)
+
+
+def test_freeze_stages_freezes_the_stem_and_leading_block_stages_only():
+    from training.backbones import freeze_stages
+
+    model = create_backbone("tf_efficientnet_lite0", pretrained=False)
+    assert freeze_stages(model, 0) == 0 and all(p.requires_grad for p in model.parameters())
+    frozen = freeze_stages(model, 6)  # stem + blocks 0-4
+    names = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert frozen == len(names) > 0
+    assert {"conv_stem.weight", "bn1.weight", "blocks.4.2.bn3.bias"} <= names
+    assert not any(n.startswith(("blocks.5.", "blocks.6.", "conv_head", "bn2")) for n in names)
+    with pytest.raises(ValueError, match="leaves nothing to train"):
+        freeze_stages(create_backbone("tf_efficientnet_lite0", pretrained=False), 8)

@@ -48,3 +48,17 @@ def test_category_loss_fields(tmp_path):
                        ({"loss.category_margin": 0}, "category_margin")]:  # fmt: skip
         with pytest.raises(ConfigError, match=match):
             load_config(None, bad)
+
+
+def test_command_line_overrides_parse_as_yaml_values():
+    from training.config import parse_overrides
+
+    over = parse_overrides(
+        ["model.frozen_stages=6", "loss.category_loss=normalized_softmax", "trainer.fast_dev_run=true"]
+    )
+    assert over == {"model.frozen_stages": 6, "loss.category_loss": "normalized_softmax", "trainer.fast_dev_run": True}
+    assert load_config(None, over).model.frozen_stages == 6
+    with pytest.raises(ConfigError, match="not KEY=VALUE"):
+        parse_overrides(["model.frozen_stages"])
+    with pytest.raises(ConfigError, match="frozen_stages"):
+        load_config(None, {"model.frozen_stages": -1})

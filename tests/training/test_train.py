@@ -40,6 +40,28 @@ def test_fast_dev_run_on_cpu(pairs_lake, tmp_path, strategy):
     assert torch.allclose(out.norm(dim=1), torch.ones(3), atol=1e-5)
 
 
+def test_frozen_stages_stay_as_they_were_and_the_rest_trains(pairs_lake, tmp_path):
+    import lightning as L
+
+    from training.train import build_module
+
+    cfg = _cfg(tmp_path, **{"model.frozen_stages": 6, "model.freeze_bn": False})
+    L.seed_everything(cfg.seed, verbose=False)
+    before = {k: v.clone() for k, v in build_module(cfg).net.state_dict().items()}  # fit starts from the same seed
+    net, info = fit(cfg, build_labelled_set(cfg, pairs_lake), tmp_path / "work")
+    after = net.state_dict()
+    assert info["steps"] == 1
+    # stem and blocks 0-4: weights and BatchNorm statistics untouched even with freeze_bn off
+    for key in (
+        "backbone.conv_stem.weight",
+        "backbone.blocks.4.0.conv_pw.weight",
+        "backbone.blocks.4.0.bn1.running_mean",
+    ):
+        assert torch.equal(before[key], after[key]), key
+    for key in ("backbone.blocks.6.0.conv_pw.weight", "backbone.blocks.6.0.bn1.running_mean", "head.weight"):
+        assert not torch.equal(before[key], after[key]), key
+
+
 def test_training_never_starts_on_an_empty_split(pairs_lake, tmp_path):
     df = pd.read_parquet(io.BytesIO(pairs_lake.read_bytes("labels/pairs/batch1.parquet"))).assign(split="train")
     pairs_lake.write_bytes("labels/pairs/batch1.parquet", df.to_parquet())
