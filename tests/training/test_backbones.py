@@ -17,9 +17,10 @@ from training.backbones import (
 REAL = Path(__file__).resolve().parents[3] / "shared/data/fashion-product-images"
 
 
-def test_lite0_offline_weights_load_into_every_tensor():
-    pretrained = create_backbone("tf_efficientnet_lite0", pretrained=True)
-    random_init = create_backbone("tf_efficientnet_lite0", pretrained=False)
+@pytest.mark.parametrize("name", ["tf_efficientnet_lite0", "tf_efficientnet_lite2"])
+def test_lite_offline_weights_load_into_every_tensor(name):
+    pretrained = create_backbone(name, pretrained=True)
+    random_init = create_backbone(name, pretrained=False)
     assert pretrained.num_features == 1280
     w_pre = pretrained.conv_stem.weight
     assert not torch.equal(w_pre, random_init.conv_stem.weight)
