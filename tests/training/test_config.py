@@ -38,7 +38,8 @@ def test_overrides_and_target_injection():
 
 def test_category_loss_fields(tmp_path):
     cfg = load_config()
-    assert cfg.loss.category_weight > 0 and cfg.loss.category_loss == "triplet"
+    assert cfg.loss.category_weight == 2 and cfg.loss.category_loss == "normalized_softmax"
+    assert cfg.model.frozen_stages == 6
     assert load_config(None, {"loss.category_weight": 0}).loss.category_weight == 0
     target = {"_target_": "pytorch_metric_learning.losses.NormalizedSoftmaxLoss", "temperature": 0.1}
     assert load_config(None, {"loss.category_loss": target}).loss.category_loss == target
