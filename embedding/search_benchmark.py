@@ -43,8 +43,9 @@ def dataset(n: int, queries: int, dim: int, clusters: int, seed: int = 0) -> tup
     return draw(n), draw(queries)
 
 
-def concurrent_qps(search: Callable[[np.ndarray], object], queries: np.ndarray, clients: int) -> float:
-    """Queries per second when ``clients`` threads each send their share of ``queries``, one per call."""
+def qps_one_per_call(search: Callable[[np.ndarray], object], queries: np.ndarray, clients: int = 1) -> float:
+    """Queries per second when ``clients`` threads (1: one client) each send their share of ``queries``, one query
+    per call."""
     shares = [queries[c::clients] for c in range(clients)]
 
     def work(share: np.ndarray) -> None:
@@ -70,11 +71,8 @@ def exact(base: np.ndarray, queries: np.ndarray, k: int, batch: int, device: str
     topk(queries[:2])
     ids = np.concatenate([topk(queries[i : i + batch]) for i in range(0, len(queries), batch)])
     single = min(len(queries), 200)
-    start = time.perf_counter()
-    for i in range(single):
-        topk(queries[i : i + 1])
-    qps_one = single / (time.perf_counter() - start)
-    qps_concurrent = concurrent_qps(topk, queries[: single * 2], clients)
+    qps_one = qps_one_per_call(topk, queries[:single])
+    qps_concurrent = qps_one_per_call(topk, queries[: single * 2], clients)
     start = time.perf_counter()
     for i in range(0, len(queries), batch):
         topk(queries[i : i + batch])
@@ -122,11 +120,8 @@ def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, 
         report = index.index_report()
         index.search_ids(queries[:2], args.k, "Bounded")
         single = min(len(queries), 200)
-        start = time.perf_counter()
-        for i in range(single):
-            index.search_ids(queries[i : i + 1], args.k, "Bounded")
-        qps_one = single / (time.perf_counter() - start)
-        qps_concurrent = concurrent_qps(
+        qps_one = qps_one_per_call(lambda q: index.search_ids(q, args.k, "Bounded"), queries[:single])
+        qps_concurrent = qps_one_per_call(
             lambda q: index.search_ids(q, args.k, "Bounded"), queries[: single * 2], args.clients
         )
         start = time.perf_counter()

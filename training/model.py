@@ -159,7 +159,8 @@ class TripletModule(L.LightningModule):
         for m in self.net.backbone.modules():
             if not isinstance(m, nn.modules.batchnorm._BatchNorm):
                 continue
-            if self.hparams.freeze_bn or not any(p.requires_grad for p in m.parameters()):
+            params = list(m.parameters())
+            if self.hparams.freeze_bn or (params and not any(p.requires_grad for p in params)):
                 m.eval()
 
     def on_train_epoch_start(self) -> None:

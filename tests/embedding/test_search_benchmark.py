@@ -10,7 +10,7 @@ import numpy as np
 from embedding import search_benchmark
 
 
-def test_concurrent_qps_sends_every_query_once_from_several_threads():
+def test_qps_one_per_call_sends_every_query_once_from_several_threads():
     queries = np.arange(40, dtype=np.float32).reshape(20, 2)
     seen: list[float] = []
     threads: set[int] = set()
@@ -22,7 +22,7 @@ def test_concurrent_qps_sends_every_query_once_from_several_threads():
             seen.append(float(q[0, 0]))
             threads.add(threading.get_ident())
 
-    qps = search_benchmark.concurrent_qps(search, queries, clients=3)
+    qps = search_benchmark.qps_one_per_call(search, queries, clients=3)
     assert sorted(seen) == queries[:, 0].tolist()
     assert len(threads) >= 1 and qps > 0
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from training.config import TrainConfig
+from training.config import TrainConfig, apply_overrides
 from training.data import LabelledDataError, build_labelled_set
 from training.train import fit, run_training
 
@@ -18,13 +18,7 @@ def _cfg(tmp_path, **over) -> TrainConfig:
         "mining": {"m_per_class": 2},
         "trainer": {"batch_size": 8, "fast_dev_run": True, "progress_bar": False, "work_dir": str(tmp_path / "work")},
     }
-    for dotted, value in over.items():
-        node = raw
-        *parents, leaf = dotted.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    return TrainConfig.model_validate(raw)
+    return TrainConfig.model_validate(apply_overrides(raw, over))
 
 
 @pytest.mark.parametrize("strategy", ["online", "offline"])
