@@ -55,6 +55,8 @@ class MilvusServer:
         grace: Seconds between SIGTERM and SIGKILL on stop.
         attempts: Starts to try. The bundled etcd sometimes loses its first leader election on a busy machine
             ("etcdserver: leader changed") and the server then never answers; a second start comes up.
+        config: ``milvus.yaml`` settings by dotted key, e.g. ``{"dataCoord.segment.maxSize": 1024}`` (passed as
+            ``--extra-config``; a key the server's config does not have is left out by the package).
     """
 
     def __init__(
@@ -64,10 +66,12 @@ class MilvusServer:
         start_timeout: float = 120.0,
         grace: float = 10.0,
         attempts: int = 2,
+        config: dict[str, object] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or (PORT if not _port_open(PORT) else free_port())
         self.start_timeout, self.grace, self.attempts = start_timeout, grace, max(1, attempts)
+        self.config = dict(config or {})
         self.proc: subprocess.Popen | None = None
         self.uri = f"http://127.0.0.1:{self.port}"
 
@@ -96,6 +100,8 @@ class MilvusServer:
         self.log_path = self.data_dir / "server.log"
         with open(self.log_path, "ab") as out:
             cmd = [exe, "--data", str(self.data_dir), "--proxy-port", str(self.port)]
+            for key, value in self.config.items():
+                cmd += ["--extra-config", f"{key}={value}"]
             self.proc = subprocess.Popen(
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
             )

@@ -13,6 +13,10 @@ server idles while the client builds the next request), from ``--clients`` concu
 stage calls it), and recall@10 against exact search; the same three QPS figures for exact search (the concurrent
 one with as many threads calling torch at once), and the speed-up ratios. Searches use ``Bounded`` consistency
 (the data is written before the clock starts); the pipeline's own searches are ``Strong``.
+
+The index is built once per backend and searched at every value of ``--ef`` (HNSW) or ``--nprobe`` (IVF): the
+recall/QPS trade-off to pick the catalog's ``hnsw_ef`` from. Each setting's figures are under ``sweep``; the
+top-level ones are the operating point, the cheapest setting whose recall@k reaches ``--min-recall`` (0.99).
 """
 
 from __future__ import annotations
@@ -91,14 +95,68 @@ def _compact(client, timeout: float = 3600.0) -> None:
         time.sleep(0.5)
 
 
+def search_configs(args: argparse.Namespace) -> list:
+    """One index config per search setting to sweep: each ``--ef`` value (HNSW) or ``--nprobe`` value (IVF)."""
+    from embedding.index import IndexConfig
+
+    ivf = args.index_type.upper().startswith("IVF")
+    values = _ints(args.nprobe if ivf else args.ef)
+    m, efc, nlist = args.m, args.ef_construction, args.nlist
+    return [IndexConfig(args.index_type, m, efc, 0 if ivf else v, nlist, v if ivf else 0) for v in sorted(set(values))]
+
+
+def _ints(text: str | int) -> list[int]:
+    return [int(v) for v in str(text).split(",") if v.strip()]
+
+
+def operating_point(sweep: list[dict], min_recall: float) -> dict:
+    """The cheapest swept setting (smallest ef / nprobe) whose recall reaches ``min_recall``, else the most
+    accurate one."""
+    good = [row for row in sweep if row["recall_at_k"] >= min_recall]
+    return good[0] if good else max(sweep, key=lambda row: row["recall_at_k"])
+
+
+def _measure(index, queries: np.ndarray, truth: np.ndarray, ids: list[str], args: argparse.Namespace) -> dict:
+    """QPS (one client, ``--clients`` clients, batched) and recall@k of the index's current search setting."""
+
+    def one(q: np.ndarray) -> list[list[str]]:
+        return index.search_ids(q, args.k, "Bounded")
+
+    one(queries[:2])
+    single = min(len(queries), 200)
+    qps_one = qps_one_per_call(one, queries[:single])
+    qps_concurrent = qps_one_per_call(one, queries[: single * 2], args.clients)
+    start = time.perf_counter()
+    found = []
+    for i in range(0, len(queries), args.batch):
+        found.extend(one(queries[i : i + args.batch]))
+    qps_batch = len(queries) / (time.perf_counter() - start)
+    position = {h: n for n, h in enumerate(ids)}
+    hits = sum(len({position[h] for h in f} & set(t.tolist())) for f, t in zip(found, truth, strict=True))
+    setting = {"ef": index.config.ef} if index.config.index_type == "HNSW" else {"nprobe": index.config.nprobe}
+    return {
+        **setting, "qps_one": round(qps_one, 1), "qps_concurrent": round(qps_concurrent, 1),
+        "qps_batch": round(qps_batch, 1), "recall_at_k": round(hits / truth.size, 4),
+    }  # fmt: skip
+
+
+def _segments(client) -> int | None:
+    """Loaded segments of the bench collection (each query searches every one), where the backend says."""
+    try:
+        return len(client.list_loaded_segments("bench"))
+    except Exception:  # Milvus Lite has no segment listing
+        return None
+
+
 def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, args: argparse.Namespace) -> dict:
-    """Insert, build, search one Milvus; recall@k against ``truth``."""
-    from embedding.index import CatalogIndex, IndexConfig
+    """Insert and build once in one Milvus, then measure every search setting of the sweep; recall@k against
+    ``truth``. The top-level figures are the :func:`operating_point`'s, every setting's are under ``sweep``."""
+    from embedding.index import CatalogIndex
     from embedding.lock import is_lite
 
-    config = IndexConfig(args.index_type, args.m, args.ef_construction, args.ef, args.nlist, args.nprobe)
+    configs = search_configs(args)
     ids = [f"{i:064x}" for i in range(len(base))]
-    with CatalogIndex(uri, "bench", base.shape[1], config=config) as index:
+    with CatalogIndex(uri, "bench", base.shape[1], config=configs[0]) as index:
         if index.client.has_collection("bench"):
             index.client.drop_collection("bench")
         index.ensure()
@@ -118,24 +176,13 @@ def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, 
         index.wait_for_index()  # server: the compacted segments' index, then reload; Milvus Lite: load
         build_s = time.perf_counter() - start
         report = index.index_report()
-        index.search_ids(queries[:2], args.k, "Bounded")
-        single = min(len(queries), 200)
-        qps_one = qps_one_per_call(lambda q: index.search_ids(q, args.k, "Bounded"), queries[:single])
-        qps_concurrent = qps_one_per_call(
-            lambda q: index.search_ids(q, args.k, "Bounded"), queries[: single * 2], args.clients
-        )
-        start = time.perf_counter()
-        found = []
-        for i in range(0, len(queries), args.batch):
-            found.extend(index.search_ids(queries[i : i + args.batch], args.k, "Bounded"))
-        qps_batch = len(queries) / (time.perf_counter() - start)
-    position = {h: n for n, h in enumerate(ids)}
-    hits = sum(len({position[h] for h in f} & set(t.tolist())) for f, t in zip(found, truth, strict=True))
-    return {
-        "insert_s": round(insert_s, 1), "build_s": round(build_s, 1), "qps_one": round(qps_one, 1),
-        "qps_concurrent": round(qps_concurrent, 1), "qps_batch": round(qps_batch, 1),
-        "recall_at_k": round(hits / truth.size, 4), "index": report,
-    }  # fmt: skip
+        report["segments"] = _segments(index.client)
+        sweep = []
+        for config in configs:  # search settings only: the built index is the same
+            index.config = config
+            sweep.append(_measure(index, queries, truth, ids, args))
+    point = operating_point(sweep, args.min_recall)
+    return {"insert_s": round(insert_s, 1), "build_s": round(build_s, 1), **point, "index": report, "sweep": sweep}
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -147,7 +194,8 @@ def run(args: argparse.Namespace) -> dict:
     truth = exact(base, queries, args.k, args.batch, device, args.clients)
     result = {
         "vectors": args.vectors, "queries": args.queries, "dim": args.dim, "k": args.k, "batch": args.batch,
-        "index_type": args.index_type, "exact_device": device, "clients": args.clients,
+        "index_type": args.index_type, "exact_device": device, "clients": args.clients, "min_recall": args.min_recall,
+        "server_config": list(getattr(args, "server_config", [])),
         "exact": {key: round(truth[key], 1) for key in ("qps_one", "qps_concurrent", "qps_batch")},
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,13 +206,15 @@ def run(args: argparse.Namespace) -> dict:
                 from embedding.milvus_server import MilvusServer, MilvusServerUnavailable
 
                 try:
-                    with MilvusServer(Path(tmp) / "server", grace=5) as server:
+                    config = dict(item.split("=", 1) for item in args.server_config)
+                    with MilvusServer(Path(tmp) / "server", grace=5, config=config) as server:
                         result["server"] = backend(server.uri, base, queries, truth["ids"], args)
                 except MilvusServerUnavailable as exc:
                     result["server"] = {"skipped": str(exc)[:300]}
-            for key in ("qps_one", "qps_concurrent", "qps_batch"):
-                if key in result.get(name, {}):
-                    result[name][f"{key}_vs_exact"] = round(result[name][key] / result["exact"][key], 2)
+            for row in [result.get(name, {}), *result.get(name, {}).get("sweep", [])]:
+                for key in ("qps_one", "qps_concurrent", "qps_batch"):
+                    if key in row:
+                        row[f"{key}_vs_exact"] = round(row[key] / result["exact"][key], 2)
     return result
 
 
@@ -182,10 +232,15 @@ def main() -> None:
     parser.add_argument("--index-type", default="HNSW")
     parser.add_argument("--m", type=int, default=16)
     parser.add_argument("--ef-construction", type=int, default=200)
-    parser.add_argument("--ef", type=int, default=64)
+    parser.add_argument("--ef", default="16,32,64,128", help="HNSW search ef values to sweep (comma list)")
     parser.add_argument("--nlist", type=int, default=1024)
-    parser.add_argument("--nprobe", type=int, default=32)
+    parser.add_argument("--nprobe", default="8,16,32,64", help="IVF nprobe values to sweep (comma list)")
+    parser.add_argument("--min-recall", type=float, default=0.99, help="recall@k the reported setting must reach")
     parser.add_argument("--device", default="auto", help="exact search device")
+    parser.add_argument(
+        "--server-config", action="append", default=[], metavar="KEY=VALUE",
+        help="milvus.yaml setting for the benchmark's server, e.g. dataCoord.segment.maxSize=1024 (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     text = json.dumps(run(args))

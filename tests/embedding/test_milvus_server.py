@@ -13,20 +13,38 @@ from tests.embedding.conftest import write_batch
 pytestmark = pytest.mark.slow
 
 
+SEGMENT_MB = 1024  # Milvus 2.4+'s default segment size; the bundled 2.3.5 server's own default is 512
+
+
 @pytest.fixture(scope="session")
-def milvus_server(tmp_path_factory):
+def milvus_server_process(tmp_path_factory):
     """One server for the session; stopped (SIGTERM, then SIGKILL after a grace period) with nothing left."""
     from embedding.milvus_server import MilvusServer, MilvusServerUnavailable, _group_alive
 
-    server = MilvusServer(tmp_path_factory.mktemp("milvus-server"), grace=2)
+    server = MilvusServer(
+        tmp_path_factory.mktemp("milvus-server"), grace=2, config={"dataCoord.segment.maxSize": SEGMENT_MB}
+    )
     try:
         server.start()
     except MilvusServerUnavailable as exc:
         pytest.skip(f"no Milvus server here: {exc}")
     pgid = server.proc.pid
-    yield server.uri
+    yield server
     server.stop()
     assert not _group_alive(pgid), "milvus-server left a process behind"
+
+
+@pytest.fixture(scope="session")
+def milvus_server(milvus_server_process):
+    return milvus_server_process.uri
+
+
+def test_server_config_reaches_the_servers_milvus_yaml(milvus_server_process):
+    import yaml
+
+    written = yaml.safe_load((milvus_server_process.data_dir / "configs" / "milvus.yaml").read_text())
+    assert written["dataCoord"]["segment"]["maxSize"] == SEGMENT_MB
+    assert written["dataCoord"]["segment"]["sealProportion"] == 0.23  # untouched keys keep the package's value
 
 
 def unit(n, dim, seed=0):
