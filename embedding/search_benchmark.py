@@ -28,8 +28,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from embedding.index import IndexConfig
 
 
 def dataset(n: int, queries: int, dim: int, clusters: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +99,7 @@ def _compact(client, timeout: float = 3600.0) -> None:
         time.sleep(0.5)
 
 
-def search_configs(args: argparse.Namespace) -> list:
+def search_configs(args: argparse.Namespace) -> list[IndexConfig]:
     """One index config per search setting to sweep: each ``--ef`` value (HNSW) or ``--nprobe`` value (IVF)."""
     from embedding.index import IndexConfig
 
