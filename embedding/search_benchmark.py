@@ -144,14 +144,6 @@ def _measure(index, queries: np.ndarray, truth: np.ndarray, ids: list[str], args
     }  # fmt: skip
 
 
-def _segments(client) -> int | None:
-    """Loaded segments of the bench collection (each query searches every one), where the backend says."""
-    try:
-        return len(client.list_loaded_segments("bench"))
-    except Exception:  # Milvus Lite has no segment listing
-        return None
-
-
 def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, args: argparse.Namespace) -> dict:
     """Insert and build once in one Milvus, then measure every search setting of the sweep; recall@k against
     ``truth``. The top-level figures are the :func:`operating_point`'s, every setting's are under ``sweep``."""
@@ -180,7 +172,8 @@ def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, 
         index.wait_for_index()  # server: the compacted segments' index, then reload; Milvus Lite: load
         build_s = time.perf_counter() - start
         report = index.index_report()
-        report["segments"] = _segments(index.client)
+        # each query searches every loaded segment (Milvus Lite has no segment listing)
+        report["segments"] = None if is_lite(uri) else len(index.client.list_loaded_segments("bench"))
         sweep = []
         for config in configs:  # search settings only: the built index is the same
             index.config = config
