@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,10 +104,10 @@ def search_configs(args: argparse.Namespace) -> list[IndexConfig]:
     """One index config per search setting to sweep: each ``--ef`` value (HNSW) or ``--nprobe`` value (IVF)."""
     from embedding.index import IndexConfig
 
-    ivf = args.index_type.upper().startswith("IVF")
-    values = _ints(args.nprobe if ivf else args.ef)
-    m, efc, nlist = args.m, args.ef_construction, args.nlist
-    return [IndexConfig(args.index_type, m, efc, 0 if ivf else v, nlist, v if ivf else 0) for v in sorted(set(values))]
+    base = IndexConfig(args.index_type, args.m, args.ef_construction, nlist=args.nlist)
+    if args.index_type.upper().startswith("IVF"):
+        return [replace(base, ef=0, nprobe=v) for v in sorted(set(_ints(args.nprobe)))]
+    return [replace(base, ef=v, nprobe=0) for v in sorted(set(_ints(args.ef)))]
 
 
 def _ints(text: str | int) -> list[int]:
@@ -120,8 +121,9 @@ def operating_point(sweep: list[dict], min_recall: float) -> dict:
     return good[0] if good else max(sweep, key=lambda row: row["recall_at_k"])
 
 
-def _measure(index, queries: np.ndarray, truth: np.ndarray, ids: list[str], args: argparse.Namespace) -> dict:
-    """QPS (one client, ``--clients`` clients, batched) and recall@k of the index's current search setting."""
+def _measure(index, queries: np.ndarray, truth: np.ndarray, position: dict[str, int], args: argparse.Namespace) -> dict:
+    """QPS (one client, ``--clients`` clients, batched) and recall@k of the index's current search setting
+    (``position``: stored id -> row of the base vectors)."""
 
     def one(q: np.ndarray) -> list[list[str]]:
         return index.search_ids(q, args.k, "Bounded")
@@ -135,7 +137,6 @@ def _measure(index, queries: np.ndarray, truth: np.ndarray, ids: list[str], args
     for i in range(0, len(queries), args.batch):
         found.extend(one(queries[i : i + args.batch]))
     qps_batch = len(queries) / (time.perf_counter() - start)
-    position = {h: n for n, h in enumerate(ids)}
     hits = sum(len({position[h] for h in f} & set(t.tolist())) for f, t in zip(found, truth, strict=True))
     setting = {"ef": index.config.ef} if index.config.index_type == "HNSW" else {"nprobe": index.config.nprobe}
     return {
@@ -174,10 +175,11 @@ def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, 
         report = index.index_report()
         # each query searches every loaded segment (Milvus Lite has no segment listing)
         report["segments"] = None if is_lite(uri) else len(index.client.list_loaded_segments("bench"))
+        position = {h: n for n, h in enumerate(ids)}
         sweep = []
         for config in configs:  # search settings only: the built index is the same
             index.config = config
-            sweep.append(_measure(index, queries, truth, ids, args))
+            sweep.append(_measure(index, queries, truth, position, args))
     point = operating_point(sweep, args.min_recall)
     return {"insert_s": round(insert_s, 1), "build_s": round(build_s, 1), **point, "index": report, "sweep": sweep}
 
@@ -185,8 +187,10 @@ def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, 
 def run(args: argparse.Namespace) -> dict:
     """Exact search, then each backend, on the same data."""
     from embedding.encoder import resolve_device
+    from training.config import parse_overrides
 
     device = resolve_device(args.device)
+    server_config = parse_overrides(getattr(args, "server_config", []))
     base, queries = dataset(args.vectors, args.queries, args.dim, args.clusters)
     truth = exact(base, queries, args.k, args.batch, device, args.clients)
     result = {
@@ -203,8 +207,7 @@ def run(args: argparse.Namespace) -> dict:
                 from embedding.milvus_server import MilvusServer, MilvusServerUnavailable
 
                 try:
-                    config = dict(item.split("=", 1) for item in args.server_config)
-                    with MilvusServer(Path(tmp) / "server", grace=5, config=config) as server:
+                    with MilvusServer(Path(tmp) / "server", grace=5, config=server_config) as server:
                         result["server"] = backend(server.uri, base, queries, truth["ids"], args)
                 except MilvusServerUnavailable as exc:
                     result["server"] = {"skipped": str(exc)[:300]}
