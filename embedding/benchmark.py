@@ -12,9 +12,14 @@ Three paths over the same synthetic product photos (JPEG files in a temporary la
   (alternated with the full path in ``--rounds`` slices, so that load from other processes hits both alike);
 * **naive**: one image at a time (read, decode, forward, upsert).
 
+Then each stage of the full path alone, to name its bottleneck: the DataLoader without the model (read, decode,
+resize in the same workers: ``decode_img_s``), and storing ready vectors of the same width in the same batches
+(``store_rows_s``); the raw forward is the model's stage. ``--uri`` stores into that Milvus (a server:
+``http://127.0.0.1:19530``) instead of a temporary Milvus Lite file; its ``bench_embed_*`` collections are dropped.
+
 Prints one JSON object (also written to ``--out``): img/s of each, ``full_vs_raw`` (goal ≥ 0.9 on CPU, ≥ 0.7
-on a GPU), ``full_vs_naive``, and with ``--memory-images`` the peak RSS of a separate process embedding that
-many images through the full path.
+on a GPU), ``full_vs_naive``, ``stages`` with the ``bottleneck``, and with ``--memory-images`` the peak RSS of a
+separate process embedding that many images through the full path.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+PREFIX = "bench_embed_"  # the benchmark's collections
 
 
 def synthetic_images(n: int, seed: int = 0, side: int | None = None) -> list[bytes]:
@@ -112,6 +119,49 @@ def full_path(encoder, lake, keys: list[str], uri: str, collection: str) -> tupl
         return len(keys) / seconds, index.count()
 
 
+def decode_only(encoder, lake, keys: list[str]) -> float:
+    """img/s of the full path's input pipeline alone: the same DataLoader and workers, no model."""
+    from embedding.loader import ImageDataset, LakeReader, auto_workers, make_loader
+
+    workers = auto_workers(encoder.device) if encoder.workers < 0 else encoder.workers
+    loader = make_loader(ImageDataset(keys, encoder.prep, LakeReader(lake)), encoder.batch_size, workers)
+    start = time.perf_counter()
+    done = sum(len(batch.indices) for batch in loader)
+    return done / (time.perf_counter() - start)
+
+
+def store_only(uri: str, collection: str, dim: int, n: int, batch_size: int) -> float:
+    """rows/s of upserting ``n`` ready unit vectors of width ``dim`` in batches of ``batch_size``."""
+    from embedding.index import CatalogIndex
+
+    vectors = np.random.default_rng(0).standard_normal((n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    with CatalogIndex(uri, collection, dim) as index:
+        index.ensure()
+        start = time.perf_counter()
+        for s in range(0, n, batch_size):
+            index.upsert([{"sha256": key_id(f"store/{i}")} for i in range(s, min(n, s + batch_size))],
+                         vectors[s : s + batch_size])  # fmt: skip
+        return n / (time.perf_counter() - start)
+
+
+def bottleneck(stages: dict[str, float]) -> str:
+    """The slowest stage (``decode_img_s``, ``raw_forward_img_s``, ``store_rows_s``): what caps the full path."""
+    return min(stages, key=stages.__getitem__)
+
+
+def drop_collections(uri: str, names: list[str]) -> None:
+    """Drop the benchmark's collections from a server (a temporary Milvus Lite file goes with its folder)."""
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(uri=uri)
+    try:
+        for name in names:
+            client.drop_collection(name)
+    finally:
+        client.close()
+
+
 def key_id(key: str) -> str:
     """A 64-hex row id for a benchmark image key."""
     import hashlib
@@ -130,7 +180,7 @@ def interleaved(encoder, lake, keys: list[str], batch: np.ndarray, uri: str, rou
         n_batches = max(1, len(part) // len(batch))
         raw_s += n_batches * len(batch) / raw_forward(encoder, batch, n_batches)
         n_raw += n_batches * len(batch)
-        rate, rows = full_path(encoder, lake, [keys[i] for i in part], uri, "full")
+        rate, rows = full_path(encoder, lake, [keys[i] for i in part], uri, f"{PREFIX}full")
         full_s += len(part) / rate
     return len(keys) / full_s, n_raw / raw_s, rows
 
@@ -140,7 +190,7 @@ def naive(encoder, lake, keys: list[str], uri: str) -> float:
     from embedding.encoder import decode
     from embedding.index import CatalogIndex
 
-    with CatalogIndex(uri, "naive", encoder.dim) as index:
+    with CatalogIndex(uri, f"{PREFIX}naive", encoder.dim) as index:
         index.ensure()
         start = time.perf_counter()
         for key in keys:
@@ -179,15 +229,28 @@ def run(args: argparse.Namespace) -> dict:
     batch = np.stack([_decode(b, encoder) for b in blobs[: args.batch_size]])
     with tempfile.TemporaryDirectory() as tmp:
         lake, keys = write_lake(Path(tmp) / "lake", blobs)
-        full_path(encoder, lake, keys[: args.batch_size * 2], str(Path(tmp) / "m.db"), "warmup")  # warm-up
-        full, raw, rows = interleaved(encoder, lake, keys, batch, str(Path(tmp) / "m.db"), args.rounds)
-        slow = naive(encoder, lake, keys[: args.naive_images], str(Path(tmp) / "m.db"))
+        uri = args.uri or str(Path(tmp) / "m.db")
+        names = [f"{PREFIX}{name}" for name in ("warmup", "full", "naive", "store")]
+        if args.uri:
+            drop_collections(uri, names)  # a run that stopped half way left rows behind
+        try:
+            full_path(encoder, lake, keys[: args.batch_size * 2], uri, f"{PREFIX}warmup")  # warm-up
+            full, raw, rows = interleaved(encoder, lake, keys, batch, uri, args.rounds)
+            slow = naive(encoder, lake, keys[: args.naive_images], uri)
+            stages = {
+                "decode_img_s": round(decode_only(encoder, lake, keys), 1), "raw_forward_img_s": round(raw, 1),
+                "store_rows_s": round(store_only(uri, f"{PREFIX}store", encoder.dim, len(keys), args.batch_size), 1),
+            }  # fmt: skip
+        finally:
+            if args.uri:
+                drop_collections(uri, names)
     result = {
         "device": encoder.device, "gpu": torch.cuda.get_device_name() if encoder.device.startswith("cuda") else None,
         "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "model": args.model,
         "batch_size": args.batch_size, "workers": args.workers, "images": args.images, "image_side": args.image_side,
         "stored": rows, "full_path_img_s": round(full, 1), "raw_forward_img_s": round(raw, 1),
         "naive_img_s": round(slow, 1), "full_vs_raw": round(full / raw, 3), "full_vs_naive": round(full / slow, 2),
+        "store": "milvus-lite" if not args.uri else args.uri, "stages": stages, "bottleneck": bottleneck(stages),
     }  # fmt: skip
     if args.memory_images:
         cmd = [sys.executable, "-m", "embedding.benchmark", "--memory-child", *_forward_flags(args)]
@@ -209,24 +272,30 @@ def _forward_flags(args: argparse.Namespace) -> list[str]:
     ]  # fmt: skip
 
 
-def main() -> None:
-    """Command-line entry point."""
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (``argv``; default ``sys.argv``)."""
     from include.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=256, help="images of the full-path run")
+    parser.add_argument("--images", type=int, default=1024, help="images of the full-path run")
     parser.add_argument("--batch-size", type=int, default=32)
     workers = get_settings().embed_workers
     parser.add_argument("--workers", type=int, default=workers, help="decoding processes (-1: auto)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--model", default="tf_efficientnet_lite0")
     parser.add_argument("--image-side", type=int, default=600, help="longest side of the synthetic photos")
-    parser.add_argument("--rounds", type=int, default=4, help="full/raw alternations (load drift hits both)")
+    parser.add_argument("--rounds", type=int, default=8, help="full/raw alternations (load drift hits both)")
     parser.add_argument("--naive-images", type=int, default=32, help="images of the one-at-a-time loop")
     parser.add_argument("--memory-images", type=int, default=0, help="also measure peak RSS embedding this many")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--uri", default=None, help="store into this Milvus (default: a temporary Milvus Lite file)")
     parser.add_argument("--out", default=None, help="write the JSON result here too")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    """Command-line entry point."""
+    args = parse_args()
     if args.memory_child:
         memory_child(args)
         return

@@ -3,7 +3,8 @@
 The model's process then only stacks ready tensors and runs the forward pass, so decoding overlaps inference.
 An image that does not decode is reported by its position and left out of the batch, never raised in a worker.
 Workers read the lake themselves (a local folder or a fresh S3 client per worker), so no image bytes travel
-between processes; only the decoded inputs (float32 at the model's input size) do.
+between processes; only the decoded pixels do (uint8 at the model's input size, a quarter of float32's bytes;
+the model's process normalises whole batches, on the GPU when present).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from embedding.encoder import colour_histogram, decode
+from embedding.encoder import colour_histogram, decode_pixels
 from training.backbones import Preprocessing
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class Batch:
     """One collated batch: the positions of the images that decoded, their inputs, and the failures."""
 
     indices: list[int]
-    pixels: Any  # torch.Tensor (N, 3, S, S) float32
+    pixels: Any  # torch.Tensor (N, 3, S, S) uint8, normalised by the model's process (Encoder.forward)
     hists: np.ndarray  # (N, 64)
     errors: list[tuple[int, str]]
 
@@ -64,7 +65,7 @@ class ImageDataset:
     def __getitem__(self, i: int) -> tuple[int, np.ndarray | None, np.ndarray | None, str | None]:
         try:
             data = self.read(self.items[i]) if self.read else self.items[i]
-            chw = decode(data, self.prep)
+            chw = decode_pixels(data, self.prep)
             return i, chw, colour_histogram(chw, self.prep), None
         except Exception as exc:  # a bad image is a counted skip, reported to the caller
             return i, None, None, f"{type(exc).__name__}: {exc}"

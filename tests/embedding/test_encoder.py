@@ -47,3 +47,27 @@ def test_colour_histogram_tells_garment_colours_apart():
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     hist = vectors[:, 1280:] / np.linalg.norm(vectors[:, 1280:], axis=1, keepdims=True)
     assert hist[0] @ hist[2] > 0.9 > hist[0] @ hist[1]
+
+
+def test_uint8_pixels_and_float_inputs_give_the_same_histogram_and_vectors():
+    """Workers ship uint8 pixels and the model's process normalises them: the same vectors as float inputs."""
+    import torch
+
+    from embedding.encoder import colour_histogram, decode, decode_pixels, normalise
+    from embedding.loader import ImageDataset, collate
+
+    coloured = Encoder("tf_efficientnet_lite0", pretrained=True, device="cpu", batch_size=4, colour_weight=0.5)
+    rng = np.random.default_rng(3)
+    images = [jpeg_bytes(tuple(int(c) for c in rng.integers(0, 256, 3)), (300, 200)) for _ in range(3)]
+    pixels = np.stack([decode_pixels(b, coloured.prep) for b in images])
+    floats = np.stack([decode(b, coloured.prep) for b in images])
+    assert pixels.dtype == np.uint8 and pixels.shape == floats.shape == (3, 3, 224, 224)
+    assert np.allclose(normalise(pixels, coloured.prep), floats) and floats.min() >= -1 and floats.max() <= 1
+    assert np.allclose(normalise(torch.from_numpy(pixels), coloured.prep).numpy(), floats)
+    for u8, f32 in zip(pixels, floats, strict=True):
+        hist = colour_histogram(u8, coloured.prep)
+        assert np.array_equal(hist, colour_histogram(f32, coloured.prep)) and hist.max() > 0.5
+    batch = collate([ImageDataset(images, coloured.prep)[i] for i in range(3)])
+    assert batch.pixels.dtype == torch.uint8
+    from_loader = coloured.forward(batch.pixels, batch.hists)
+    assert np.allclose(from_loader, coloured.forward(floats), atol=1e-5)

@@ -119,3 +119,22 @@ def test_a_server_that_never_answers_is_restarted_then_reported(tmp_path, monkey
         server.start()
     assert starts.read_text().split() == ["start", "start"]
     assert server.proc is None  # each attempt was stopped and reaped
+
+
+def test_bench_embed_stores_into_the_server_and_drops_its_collections(milvus_server):
+    from pymilvus import MilvusClient
+
+    from embedding.benchmark import PREFIX, parse_args, run
+    from tests.embedding.test_benchmark import TINY
+
+    with CatalogIndex(milvus_server, f"{PREFIX}full", 16) as stale:  # left by a run that stopped half way
+        stale.ensure()
+        stale.upsert([{"sha256": f"{i:064x}"} for i in range(5)], unit(5, 16))
+    out = run(parse_args([*TINY, "--uri", milvus_server]))
+    assert out["store"] == milvus_server and out["stored"] == 12
+    assert all(rate > 0 for rate in out["stages"].values()), out["stages"]
+    client = MilvusClient(uri=milvus_server)
+    try:
+        assert not [name for name in client.list_collections() if name.startswith(PREFIX)]
+    finally:
+        client.close()
