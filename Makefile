@@ -25,7 +25,7 @@ test: $(STAMP)  ## the whole test suite (CI runs this)
 test-fast: $(STAMP)  ## tests without the slow end-to-end ones
 	$(BIN)/python -m pytest -q -m "not slow"
 
-BENCH_EMBED_FLAGS ?= --images 256 --batch-size 32
+BENCH_EMBED_FLAGS ?= --batch-size 32
 BENCH_SEARCH_FLAGS ?= --vectors 100000 --queries 1000 --server-config dataCoord.segment.maxSize=1024 --server-config dataCoord.segment.sealProportion=1
 
 bench-embed: $(STAMP)  ## embedding: files->vectors stored vs raw timm forward vs one-at-a-time (CUDA when present)

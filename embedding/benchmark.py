@@ -121,12 +121,10 @@ def full_path(encoder, lake, keys: list[str], uri: str, collection: str) -> tupl
 
 def decode_only(encoder, lake, keys: list[str]) -> float:
     """img/s of the full path's input pipeline alone: the same DataLoader and workers, no model."""
-    from embedding.loader import ImageDataset, LakeReader, auto_workers, make_loader
+    from embedding.loader import LakeReader
 
-    workers = auto_workers(encoder.device) if encoder.workers < 0 else encoder.workers
-    loader = make_loader(ImageDataset(keys, encoder.prep, LakeReader(lake)), encoder.batch_size, workers)
     start = time.perf_counter()
-    done = sum(len(batch.indices) for batch in loader)
+    done = sum(len(batch.indices) for batch in encoder.loader(keys, LakeReader(lake)))
     return done / (time.perf_counter() - start)
 
 
@@ -152,14 +150,11 @@ def bottleneck(stages: dict[str, float]) -> str:
 
 def drop_collections(uri: str, names: list[str]) -> None:
     """Drop the benchmark's collections from a server (a temporary Milvus Lite file goes with its folder)."""
-    from pymilvus import MilvusClient
+    from embedding.connection import MilvusConnection
 
-    client = MilvusClient(uri=uri)
-    try:
+    with MilvusConnection(uri) as conn:
         for name in names:
-            client.drop_collection(name)
-    finally:
-        client.close()
+            conn.client.drop_collection(name)
 
 
 def key_id(key: str) -> str:

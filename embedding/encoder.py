@@ -6,12 +6,15 @@ import io
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from training.backbones import Preprocessing, create_backbone, output_features, preprocessing_for
+
+if TYPE_CHECKING:
+    from torch.utils.data import DataLoader
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +189,23 @@ class Encoder:
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors
 
+    def loader(
+        self, items: Sequence[Any], read: Callable[[Any], bytes] | None = None, workers: int | None = None
+    ) -> DataLoader:
+        """The DataLoader of :meth:`embed_stream`: batches of decoded uint8 pixels (``embedding.loader.Batch``).
+
+        Args:
+            items: Encoded image bytes, or keys that ``read`` turns into bytes (in the worker).
+            read: Picklable ``item -> bytes`` (``embedding.loader.LakeReader``); None when items are bytes.
+            workers: Decoding processes (default: the encoder's ``workers``; -1: auto).
+        """
+        from embedding.loader import ImageDataset, auto_workers, make_loader
+
+        workers = self.workers if workers is None else workers
+        workers = auto_workers(self.device) if workers < 0 else workers
+        dataset = ImageDataset(items, self.prep, read)
+        return make_loader(dataset, self.batch_size, workers, pin_memory=self.device.startswith("cuda"))
+
     def embed_stream(
         self, items: Sequence[Any], read: Callable[[Any], bytes] | None = None, workers: int | None = None
     ) -> Iterator[tuple[list[int], np.ndarray, list[tuple[int, str]]]]:
@@ -200,13 +220,7 @@ class Encoder:
             Per batch: positions in ``items`` of the images embedded, their vectors, and ``(position, error)``
             of the images that did not decode.
         """
-        from embedding.loader import ImageDataset, auto_workers, make_loader
-
-        workers = self.workers if workers is None else workers
-        workers = auto_workers(self.device) if workers < 0 else workers
-        dataset = ImageDataset(items, self.prep, read)
-        loader = make_loader(dataset, self.batch_size, workers, pin_memory=self.device.startswith("cuda"))
-        for batch in loader:
+        for batch in self.loader(items, read, workers):
             empty = np.zeros((0, self.dim), np.float32)
             yield batch.indices, (self.forward(batch.pixels, batch.hists) if batch.indices else empty), batch.errors
 
