@@ -29,22 +29,22 @@ BENCH_EMBED_FLAGS ?= --batch-size 32
 BENCH_SEARCH_FLAGS ?= --vectors 100000 --queries 1000 --server-config dataCoord.segment.maxSize=1024 --server-config dataCoord.segment.sealProportion=1
 
 bench-embed: $(STAMP)  ## embedding: files->vectors stored vs raw timm forward vs one-at-a-time (CUDA when present)
-	$(BIN)/python -m embedding.benchmark $(BENCH_EMBED_FLAGS)  # + --memory-images 10000 --out f.json
+	$(BIN)/python -m benchmarks.embed $(BENCH_EMBED_FLAGS)  # + --memory-images 10000 --out f.json
 
 bench-search: $(STAMP)  ## 100k vectors, 1k queries: Milvus Lite and Milvus server QPS/recall@10 vs exact top-k
-	$(BIN)/python -m embedding.search_benchmark $(BENCH_SEARCH_FLAGS)
+	$(BIN)/python -m benchmarks.search $(BENCH_SEARCH_FLAGS)
 
 bench-crawl: $(STAMP)  ## crawl throughput: our full pipeline vs a fetch-only Scrapy spider, loopback shop
-	$(BIN)/python -m crawlers.benchmark --pages 300
+	$(BIN)/python -m benchmarks.crawl --pages 300
 
 FTI_REAL_IMAGES ?= ../shared/data/fashion-product-images
 BENCH_QUALITY_FLAGS ?= --subset 400 --size 128 --epochs 2 --out .fti/bench-quality.json
 
 bench-quality: $(STAMP)  ## triplet model quality: random-init vs pretrained vs trained R@1/R@20/category R@1 + Lightning loop overhead
-	$(BIN)/python -m training.benchmark --images $(FTI_REAL_IMAGES) $(BENCH_QUALITY_FLAGS)
+	$(BIN)/python -m benchmarks.quality --images $(FTI_REAL_IMAGES) $(BENCH_QUALITY_FLAGS)
 
 bench-rank: $(STAMP)  ## ranking 10k posts x 100k designs: Milvus Lite path vs exact numpy, one run
-	$(BIN)/python -m include.rank_benchmark --posts 10000 --designs 100000 --dim 256
+	$(BIN)/python -m benchmarks.rank --posts 10000 --designs 100000 --dim 256
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
@@ -56,7 +56,7 @@ format: $(STAMP)
 
 AIRFLOW_PORT ?= 8080
 airflow: $(STAMP)  ## Airflow UI on 127.0.0.1:$(AIRFLOW_PORT) with the project's DAGs (standalone, AIRFLOW_HOME=.airflow)
-	$(BIN)/python -m include.standalone --port $(AIRFLOW_PORT) --home .airflow
+	$(BIN)/python -m include.ops.standalone --port $(AIRFLOW_PORT) --home .airflow
 
 COMPOSE = docker compose --env-file docker/.env -f docker/compose.yaml $(if $(GPU),-f docker/compose.gpu.yaml)
 up:  ## production-shaped stack in Docker (Celery, PostgreSQL, Redis, Milvus, MinIO); GPU=1 adds the GPU workers

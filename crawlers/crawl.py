@@ -14,10 +14,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from include.layout import batch_prefix
+from include.core.layout import batch_prefix
 
 if TYPE_CHECKING:
-    from include.sources import Source
+    from include.core.sources import Source
 
 SPIDERS = {
     "jsonld_product": "crawlers.spiders.jsonld_product.JsonLdProductSpider",
@@ -33,8 +33,8 @@ class CrawlError(RuntimeError):
 
 def source_settings(source: Source, dt: str) -> dict[str, Any]:
     """The Scrapy settings one source's crawl of ``dt`` needs: lake, batch partition, limits, politeness."""
-    from include.lake import open_lake
-    from include.settings import get_settings
+    from include.core.lake import open_lake
+    from include.core.settings import get_settings
 
     settings = get_settings()
     lake = open_lake()
@@ -71,8 +71,8 @@ def scrapy_settings(source_name: str, dt: str) -> tuple[Any, type, dict[str, Any
     from scrapy.settings import Settings as ScrapySettings
     from scrapy.utils.misc import load_object
 
-    from include.settings import get_settings
-    from include.sources import load_registry
+    from include.core.settings import get_settings
+    from include.core.sources import load_registry
 
     source = load_registry().get(source_name)
     crawl_settings = ScrapySettings()

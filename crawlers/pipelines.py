@@ -29,12 +29,12 @@ from twisted.internet.threads import deferToThread
 
 from crawlers.guard import BlockedRequest
 from crawlers.images import inspect_image, stored_jpeg
-from include.lake import Lake, LocalLake, open_lake
-from include.layout import HEALTH, IMAGES_PREFIX, MANIFEST, MANIFEST_COLUMNS
+from include.core.lake import Lake, LocalLake, open_lake
+from include.core.layout import HEALTH, IMAGES_PREFIX, MANIFEST, MANIFEST_COLUMNS
 
 log = logging.getLogger(__name__)
 IMAGE_META = ("sha256", "format", "width", "height", "bytes")
-EXTRA_COLUMNS = ["availability"]  # crawler-side manifest columns beyond include.layout.MANIFEST_COLUMNS
+EXTRA_COLUMNS = ["availability"]  # crawler-side manifest columns beyond include.core.layout.MANIFEST_COLUMNS
 COLUMNS = [*MANIFEST_COLUMNS, *EXTRA_COLUMNS]
 
 

@@ -1,7 +1,7 @@
 """``scrapy list`` / ``scrapy crawl <source>``: one spider per registry source besides the generic spider types.
 
 Scrapy's default loader finds the spider *types* in ``crawlers.spiders``. This loader adds one spider per entry of
-``include/sources.yaml``, named after the source: a subclass of its type with the source's arguments bound and its
+``include/core/sources.yaml``, named after the source: a subclass of its type with the source's arguments bound and its
 per-source settings (lake, batch partition of today's date, limits, allowed private hosts) as ``custom_settings``.
 ``scrapy crawl asos`` therefore runs what the ``crawl_asos`` DAG runs (command-line ``-a``/``-s`` still win).
 """
@@ -22,7 +22,7 @@ class SourceSpiderLoader(SpiderLoader):
 
     def __init__(self, settings) -> None:
         super().__init__(settings)
-        from include.sources import load_registry
+        from include.core.sources import load_registry
 
         self._sources = {}
         try:
@@ -44,7 +44,7 @@ class SourceSpiderLoader(SpiderLoader):
         if source is None:
             return super().load(spider_name)
         from crawlers.crawl import source_settings
-        from include.settings import get_settings
+        from include.core.settings import get_settings
 
         base = super().load(source.spider)
         dt = datetime.now(UTC).date().isoformat()

@@ -1,7 +1,7 @@
 """
 ### Crawl one source — `crawl_<source>`
 
-One DAG per source in `include/sources.yaml` (generated from the registry; a source is configuration).
+One DAG per source in `include/core/sources.yaml` (generated from the registry; a source is configuration).
 
 * **crawl** runs the source's Scrapy spider in its own process. Images go to `lake/images/`, the batch
   manifest and crawl health to `lake/batches/kind=<kind>/source=<source>/dt=<date>/`.
@@ -25,8 +25,8 @@ from datetime import datetime
 
 from airflow.sdk import Metadata, Param, dag, task
 
-from include.airflow_support import DEFAULT_ARGS, batches_asset, run_date, token_env, use_aws_connection
-from include.sources import Source, load_registry
+from include.core.sources import Source, load_registry
+from include.ops.airflow_support import DEFAULT_ARGS, batches_asset, run_date, token_env, use_aws_connection
 
 
 def build(source: Source):
@@ -62,7 +62,7 @@ def build(source: Source):
 
         @task(outlets=[asset])
         def validate(summary: dict, **context):
-            from include.stages import validate_source
+            from include.ops.stages import validate_source
 
             use_aws_connection()
             result = validate_source(source.name, summary["dt"])

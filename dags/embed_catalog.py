@@ -20,7 +20,7 @@ from datetime import datetime
 
 from airflow.sdk import Metadata, Param, dag, task
 
-from include.airflow_support import (
+from include.ops.airflow_support import (
     CATALOG_BATCHES,
     CATALOG_INDEX,
     DEFAULT_ARGS,

@@ -7,7 +7,7 @@ defaults to `start`, at most 92 dates) and the `sources` listed (empty: every en
 themselves; a date's batch is replaced, never duplicated, and a backfill of an older date never moves
 `reports/latest.json` back.
 
-Reads: `include/sources.yaml`. Writes: nothing itself (the triggered crawls write their batches). To redo only the
+Reads: `include/core/sources.yaml`. Writes: nothing itself (the triggered crawls write their batches). To redo only the
 downstream stages of a date, trigger `embed_catalog` or `rank_trends` with their `date` param instead.
 """
 
@@ -18,7 +18,7 @@ from datetime import datetime
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, task
 
-from include.airflow_support import DEFAULT_ARGS
+from include.ops.airflow_support import DEFAULT_ARGS
 
 
 @dag(
@@ -37,8 +37,8 @@ from include.airflow_support import DEFAULT_ARGS
 def fti_backfill():
     @task
     def plan(**context) -> list[dict]:
-        from include.backfill import backfill_plan
-        from include.sources import load_registry
+        from include.core.sources import load_registry
+        from include.ops.backfill import backfill_plan
 
         params = context["params"]
         known = [s.name for s in load_registry().sources if s.enabled]

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
-from include.airflow_support import DEFAULT_ARGS, use_aws_connection
+from include.ops.airflow_support import DEFAULT_ARGS, use_aws_connection
 
 
 @dag(
@@ -38,9 +38,9 @@ from include.airflow_support import DEFAULT_ARGS, use_aws_connection
 def fti_freshness():
     @task
     def measure(**context) -> dict:
-        from include.lake import open_lake
-        from include.settings import get_settings
-        from include.status import report_freshness
+        from include.core.lake import open_lake
+        from include.core.settings import get_settings
+        from include.ops.status import report_freshness
 
         use_aws_connection()
         settings = get_settings()
@@ -49,7 +49,7 @@ def fti_freshness():
 
     @task
     def alert_if_stale(state: dict) -> dict:
-        from include.status import StaleReportError
+        from include.ops.status import StaleReportError
 
         if state["dt"] is None:
             raise StaleReportError("no report was ever published (reports/latest.json is missing)")

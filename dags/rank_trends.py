@@ -22,7 +22,7 @@ from datetime import datetime
 
 from airflow.sdk import Metadata, Param, dag, task
 
-from include.airflow_support import (
+from include.ops.airflow_support import (
     CATALOG_INDEX,
     DEFAULT_ARGS,
     SOCIAL_BATCHES,
@@ -45,7 +45,7 @@ from include.airflow_support import (
 def rank_trends():
     @task(outlets=[WINNING_DESIGNS], pool="fti_milvus")
     def rank_and_publish(**context):
-        from include.stages import rank_and_publish as run
+        from include.ops.stages import rank_and_publish as run
 
         use_aws_connection()
         result = run(run_date(context))

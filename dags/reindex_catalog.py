@@ -19,7 +19,7 @@ from datetime import datetime
 
 from airflow.sdk import Metadata, dag, task
 
-from include.airflow_support import CATALOG_INDEX, DEFAULT_ARGS, EMBEDDING_MODEL, MILVUS_POOL, use_aws_connection
+from include.ops.airflow_support import CATALOG_INDEX, DEFAULT_ARGS, EMBEDDING_MODEL, MILVUS_POOL, use_aws_connection
 
 
 @dag(

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from airflow.sdk import Metadata, Param, dag, task
 
-from include.airflow_support import DEFAULT_ARGS, EMBEDDING_MODEL, LABELLED_DATA, use_aws_connection
+from include.ops.airflow_support import DEFAULT_ARGS, EMBEDDING_MODEL, LABELLED_DATA, use_aws_connection
 
 
 @dag(

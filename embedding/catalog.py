@@ -20,11 +20,11 @@ from typing import Any
 
 import pandas as pd
 
-from include.batches import is_validated, read_manifest
-from include.lake import Lake, open_lake
-from include.layout import MANIFEST
-from include.progress import progress_bar
-from include.settings import Settings, get_settings
+from include.core.lake import Lake, open_lake
+from include.core.layout import MANIFEST
+from include.core.progress import progress_bar
+from include.core.settings import Settings, get_settings
+from include.quality.batches import is_validated, read_manifest
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from embedding.encoder import colour_histogram, decode_pixels
+from embedding.pixels import colour_histogram, decode_pixels
 from training.backbones import Preprocessing
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class LakeReader:
     """Picklable ``key -> bytes`` over a lake: each worker process opens its own client on first use."""
 
     def __init__(self, lake: Any) -> None:
-        from include.lake import S3Lake
+        from include.core.lake import S3Lake
 
         self._lake = None if isinstance(lake, S3Lake) else lake
         self._spec = (lake.uri(""), lake.client.meta.endpoint_url) if isinstance(lake, S3Lake) else None
@@ -47,7 +47,7 @@ class LakeReader:
 
     def __call__(self, key: str) -> bytes:
         if self._lake is None:
-            from include.lake import open_lake
+            from include.core.lake import open_lake
 
             self._lake = open_lake(*self._spec)
         return self._lake.read_bytes(key)

@@ -9,11 +9,11 @@ from typing import Any
 import pandas as pd
 
 from embedding.service import connect, service_index
-from include.batches import validated_manifest
-from include.lake import Lake, open_lake
-from include.layout import matches_key
-from include.progress import progress_bar
-from include.settings import Settings, get_settings
+from include.core.lake import Lake, open_lake
+from include.core.layout import matches_key
+from include.core.progress import progress_bar
+from include.core.settings import Settings, get_settings
+from include.quality.batches import validated_manifest
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from include.ports import free_port
+from include.core.ports import free_port
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from embedding.service import (
     write_history,
 )
 from embedding.versions import champion_version, collection_name, make_encoder, model_version
-from include.lake import Lake, open_lake
-from include.settings import Settings, get_settings
+from include.core.lake import Lake, open_lake
+from include.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

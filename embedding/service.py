@@ -16,8 +16,8 @@ from typing import Any
 
 from embedding.index import CatalogIndex, CatalogIndexError, IndexConfig, MilvusConnection
 from embedding.versions import ModelVersion, champion_version, collection_name, model_version
-from include.lake import Lake
-from include.settings import Settings
+from include.core.lake import Lake
+from include.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from include.lake import Lake
-from include.settings import Settings
+from include.core.lake import Lake
+from include.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,8 @@ _encoders: dict[tuple, Any] = {}
 
 
 def _make_encoder(settings: Settings, lake: Lake | None, version: ModelVersion):
-    from embedding.encoder import Encoder, resolve_device
+    from embedding.encoder import Encoder
+    from training.backbones import resolve_device
 
     common = {
         "device": settings.device, "batch_size": settings.embed_batch_size,

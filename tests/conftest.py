@@ -8,13 +8,13 @@ import os
 import pytest
 from PIL import Image
 
-from include.ports import free_port
+from include.core.ports import free_port
 
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     """Every test gets its own lake and Milvus file; the settings cache is cleared around it."""
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     for key in list(os.environ):
         if key.startswith("FTI_"):

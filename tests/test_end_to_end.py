@@ -14,9 +14,10 @@ import boto3
 import pandas as pd
 import pytest
 
-from include.demo import airflow_env, precision_at, run_pipeline
-from include.demoweb.server import DemoWeb
-from include.demoweb.world import build_world
+from include.demo.server import DemoWeb
+from include.demo.world import build_world
+from include.ops.airflow_cli import airflow_env
+from include.ops.demo import precision_at, run_pipeline
 
 pytestmark = pytest.mark.slow
 DT = "2026-11-01"
@@ -111,10 +112,10 @@ def test_the_same_pipeline_publishes_to_s3(tmp_path_factory, web, world, s3_serv
 def test_a_batch_failing_validation_fails_its_dag_and_is_never_embedded(tmp_path_factory, web):
     tmp = tmp_path_factory.mktemp("e2e_bad")
     env = env_for(tmp, web, FTI_MIN_BATCH_ROWS="100000")  # no demo batch is that large
-    from include.demo import airflow
+    from include.ops.airflow_cli import airflow
 
     airflow(["db", "migrate"], env)
-    cmd = [sys.executable, "-m", "include.run_dags", DT, "crawl_demo_boutique"]
+    cmd = [sys.executable, "-m", "include.ops.run_dags", DT, "crawl_demo_boutique"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1
     assert json.loads(proc.stdout.strip().splitlines()[-1])["state"] == "failed"

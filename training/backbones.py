@@ -23,6 +23,15 @@ OFFLINE_WEIGHTS: dict[str, tuple[str, str, int]] = {
 }
 
 
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` → ``cuda`` when a GPU is present, else ``cpu``; any other value is returned as it is."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 class WeightsUnavailable(RuntimeError):
     """Pretrained weights were asked for but cannot be loaded offline."""
 

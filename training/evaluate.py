@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from training.backbones import resolve_device
 from training.data.base import ImageSource, LabelledDataError, LabelledSet
 from training.datasets import ImageDataset, loader
 from training.metrics import category_recall_at_1, recall_at_k
@@ -16,11 +17,6 @@ from training.transforms import eval_transform
 
 log = logging.getLogger(__name__)
 KS = (1, 5, 10, 20)
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when present, else ``cpu``."""
-    return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
 
 
 def embed_table(

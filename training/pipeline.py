@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def _config_path(config: str | Path | None) -> Path | None:
     if config:
         return Path(config)
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     return get_settings().train_config
 
@@ -34,7 +34,7 @@ def plan_training(config: str | Path | None = None, force: bool = False, lake=No
         ``skip`` is true when the data equals the champion's, or when a candidate was already trained on exactly
         this data and lost the gate.
     """
-    from include.lake import open_lake
+    from include.core.lake import open_lake
     from training import registry
     from training.config import load_config
     from training.data import data_fingerprint

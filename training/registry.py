@@ -154,7 +154,7 @@ def service_version(lake, model_name: str | None = None) -> str:
     if c is not None:
         return c["version"]
     if model_name is None:
-        from include.settings import get_settings
+        from include.core.settings import get_settings
 
         model_name = get_settings().model_name
     return f"imagenet-{model_name}"

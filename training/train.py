@@ -167,7 +167,7 @@ def run_training(
     Raises:
         LabelledDataError: no usable labelled data (never trains silently on nothing).
     """
-    from include.lake import open_lake
+    from include.core.lake import open_lake
     from training import registry
     from training.evaluate import evaluate
 

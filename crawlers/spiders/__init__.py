@@ -1,1 +1,1 @@
-"""One spider module per source *type*; a source is configuration in ``include/sources.yaml``."""
+"""One spider module per source *type*; a source is configuration in ``include/core/sources.yaml``."""

@@ -9,7 +9,7 @@ import yaml
 @pytest.fixture(autouse=True)
 def loopback_only(isolated_settings, monkeypatch):
     """``FTI_LOOPBACK_ONLY=1``: the guard refuses every non-loopback host, whatever a test registry says."""
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     monkeypatch.setenv("FTI_LOOPBACK_ONLY", "1")
     get_settings.cache_clear()
@@ -18,7 +18,7 @@ def loopback_only(isolated_settings, monkeypatch):
 @pytest.fixture
 def use_sources(tmp_path, monkeypatch):
     """Point ``FTI_SOURCES_FILE`` at a registry holding the given source dicts."""
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     def write(*sources: dict) -> None:
         path = tmp_path / "sources.yaml"

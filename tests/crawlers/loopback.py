@@ -1,7 +1,7 @@
 """A real HTTP server on 127.0.0.1 answering from a route table, recording every request it gets.
 
 It speaks HTTP/1.0 (one request per connection): with keep-alive, Scrapy's Twisted client stalled on pooled
-connections of the stdlib's thread-per-connection server (see include/demoweb/server.py).
+connections of the stdlib's thread-per-connection server (see include/demo/server.py).
 """
 
 from __future__ import annotations

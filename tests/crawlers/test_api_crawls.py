@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from crawlers.crawl import crawl_source
-from include.layout import HEALTH, MANIFEST, VALIDATION, batch_prefix, quarantine_prefix
+from include.core.layout import HEALTH, MANIFEST, VALIDATION, batch_prefix, quarantine_prefix
 from tests.conftest import jpeg_bytes
 from tests.crawlers.loopback import LoopbackSite, Reply, fixture
 
@@ -73,7 +73,7 @@ def test_instagram_pagination_rate_limit_and_expired_token(api, use_sources, mon
     assert health["http_429"] == 1 and health["retries"] == 1 and health["retry_wait_s"] >= 1.0
     page2 = [t for t, p in api.requests if "after=QVFIUmxtN2hfdXZAGQ2" in p]
     assert len(page2) == 2 and page2[1] - page2[0] >= 0.95  # the retry waited for Retry-After: 1
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     prefix = batch_prefix("social", "loopback_instagram", "2026-11-01")
     manifest = pd.read_parquet(f"{get_settings().lake}/{prefix}{MANIFEST}")
@@ -97,8 +97,8 @@ def test_pinterest_bookmark_pagination_then_revoked_token(api, use_sources, monk
 
 
 def test_source_without_credentials_is_skipped_and_validates_as_skipped(api, use_sources):
-    from include.settings import get_settings
-    from include.stages import validate_source
+    from include.core.settings import get_settings
+    from include.ops.stages import validate_source
 
     use_sources({"name": "instagram_nocreds", "kind": "social", "horizon": "current", "spider": "instagram_hashtag",
                  "allow_private": True, "args": {"api_base": f"{api.url}/v21.0", "hashtag": "fashion",
@@ -106,7 +106,7 @@ def test_source_without_credentials_is_skipped_and_validates_as_skipped(api, use
     summary = crawl_source("instagram_nocreds", "2026-11-01")
     assert summary["skipped"] == "no-credentials" and summary["rows"] == 0
     assert not [p for p in api.paths() if p.startswith("/v21.0")]  # no API call without a token
-    from include.lake import LocalLake
+    from include.core.lake import LocalLake
 
     lake = LocalLake(get_settings().lake)
     prefix = batch_prefix("social", "instagram_nocreds", "2026-11-01")
@@ -118,8 +118,8 @@ def test_source_without_credentials_is_skipped_and_validates_as_skipped(api, use
 
 
 def test_incremental_crawl_on_an_s3_lake(api, use_sources, monkeypatch, s3_server, s3_bucket):
-    from include.lake import open_lake
-    from include.settings import get_settings
+    from include.core.lake import open_lake
+    from include.core.settings import get_settings
 
     monkeypatch.setenv("FTI_LAKE", f"s3://{s3_bucket}/fti")
     monkeypatch.setenv("FTI_S3_ENDPOINT_URL", s3_server)

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from crawlers.crawl import crawl_source
-from include.demoweb.server import DemoWeb
-from include.demoweb.world import build_world
-from include.lake import LocalLake
-from include.layout import HEALTH, MANIFEST, batch_prefix
+from include.core.lake import LocalLake
+from include.core.layout import HEALTH, MANIFEST, batch_prefix
+from include.demo.server import DemoWeb
+from include.demo.world import build_world
 
 DT = "2026-11-01"
 
@@ -31,7 +31,7 @@ def web(world):
 @pytest.fixture
 def registry(tmp_path, monkeypatch, web):
     """The shipped registry plus a social source whose hashtag feed is empty."""
-    from include.settings import PACKAGE_DIR, get_settings
+    from include.core.settings import PACKAGE_DIR, get_settings
 
     data = yaml.safe_load((PACKAGE_DIR / "sources.yaml").read_text())
     street = next(s for s in data["sources"] if s["name"] == "demo_instagram_streetstyle")

@@ -13,8 +13,8 @@ from scrapy.utils.test import get_crawler
 
 from crawlers.crawl import crawl_source
 from crawlers.spiders.feed_article import FeedArticleSpider, MalformedFeed, best_from_srcset, parse_feed
-from include.lake import LocalLake
-from include.layout import HEALTH, MANIFEST, batch_prefix
+from include.core.lake import LocalLake
+from include.core.layout import HEALTH, MANIFEST, batch_prefix
 from tests.conftest import jpeg_bytes
 from tests.crawlers.loopback import LoopbackSite, Reply, fixture
 
@@ -200,7 +200,7 @@ def blog(use_sources, monkeypatch):
 
 
 def test_blog_crawl_pagination_hostile_article_robots_then_incremental_recrawl(blog):
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     lake = LocalLake(get_settings().lake)
     first = crawl_source("loopback_blog", "2026-11-01")

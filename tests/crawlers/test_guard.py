@@ -88,7 +88,7 @@ def shop():
 
 
 def use_registry(tmp_path, monkeypatch, url, allow_private):
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     source = {"name": "loopback_shop", "kind": "portal", "spider": "jsonld_product", "allow_private": allow_private,
               "args": {"sitemap_url": f"{url}/sitemap.xml"}}  # fmt: skip

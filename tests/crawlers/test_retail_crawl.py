@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from crawlers.crawl import crawl_source
-from include.layout import MANIFEST, batch_prefix
+from include.core.layout import MANIFEST, batch_prefix
 from tests.conftest import jpeg_bytes
 from tests.crawlers.loopback import LoopbackSite, Reply, fixture
 
@@ -39,7 +39,7 @@ def shop(use_sources, tmp_path, monkeypatch):
 
 
 def test_retail_crawl_obeys_robots_keeps_availability_replays_cache_and_stops_at_byte_budget(shop, monkeypatch):
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     first = crawl_source("loopback_retail", "2026-11-01")
     assert not [p for p in shop.paths() if p.startswith("/p/private/")]  # robots.txt disallows it: never fetched

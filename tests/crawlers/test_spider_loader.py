@@ -13,7 +13,7 @@ from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
 from crawlers.spider_loader import SourceSpiderLoader
-from include.sources import SPIDER_TYPES, load_registry
+from include.core.sources import SPIDER_TYPES, load_registry
 from tests.conftest import jpeg_bytes
 from tests.crawlers.loopback import LoopbackSite, Reply, fixture
 

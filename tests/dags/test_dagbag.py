@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from include.sources import load_registry
+from include.core.sources import load_registry
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 

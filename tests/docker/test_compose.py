@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from include.airflow_support import MILVUS_POOL
-from include.settings import Settings
+from include.core.settings import Settings
+from include.ops.airflow_support import MILVUS_POOL
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from include.layout import MANIFEST_COLUMNS, batch_prefix
+from include.core.layout import MANIFEST_COLUMNS, batch_prefix
 
 TEST_MODEL = "test_efficientnet"
 
@@ -60,7 +60,7 @@ def write_batch(
 
 @pytest.fixture
 def lake(tmp_path):
-    from include.lake import LocalLake
+    from include.core.lake import LocalLake
 
     return LocalLake(tmp_path / "lake")
 
@@ -69,7 +69,7 @@ def lake(tmp_path):
 def small_settings(monkeypatch):
     """Fast settings: timm's tiny ``test_efficientnet`` (random weights, 160 px, 256 features), small batches,
     inline decoding, a short tombstone window. The plumbing under test is the same for any model."""
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     monkeypatch.setenv("FTI_MODEL_NAME", TEST_MODEL)
     monkeypatch.setenv("FTI_PRETRAINED", "false")

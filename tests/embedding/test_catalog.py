@@ -52,7 +52,7 @@ def test_unvalidated_crawls_do_not_count_as_crawls(lake, small_settings):
 
 
 def test_decoding_workers_read_the_lake_themselves(lake, small_settings, monkeypatch):
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     monkeypatch.setenv("FTI_EMBED_WORKERS", "2")
     get_settings.cache_clear()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedding.encoder import EmbeddingError, Encoder, resolve_device
+from embedding.encoder import EmbeddingError, Encoder
 from tests.conftest import jpeg_bytes
 
 
@@ -34,11 +34,6 @@ def test_undecodable_image_is_a_counted_skip(encoder):
         encoder.embed_bytes([b"garbage"])
 
 
-def test_device_resolution():
-    assert resolve_device("cpu") == "cpu"
-    assert resolve_device("auto") in {"cpu", "cuda"}
-
-
 def test_colour_histogram_tells_garment_colours_apart():
     coloured = Encoder("tf_efficientnet_lite0", pretrained=True, device="cpu", batch_size=4, colour_weight=0.5)
     assert coloured.dim == 1280 + 64
@@ -53,8 +48,8 @@ def test_uint8_pixels_and_float_inputs_give_the_same_histogram_and_vectors():
     """Workers ship uint8 pixels and the model's process normalises them: the same vectors as float inputs."""
     import torch
 
-    from embedding.encoder import colour_histogram, decode, decode_pixels, normalise
     from embedding.loader import ImageDataset, collate
+    from embedding.pixels import colour_histogram, decode, decode_pixels, normalise
 
     coloured = Encoder("tf_efficientnet_lite0", pretrained=True, device="cpu", batch_size=4, colour_weight=0.5)
     rng = np.random.default_rng(3)

@@ -78,7 +78,7 @@ def test_index_settings_reach_the_server_and_search_upsert_work(milvus_server):
 def test_embed_reindex_alias_swap_and_rollback_on_the_server(milvus_server, lake, small_settings, monkeypatch):
     from embedding import reindex
     from embedding.catalog import embed_catalog
-    from include.settings import get_settings
+    from include.core.settings import get_settings
     from tests.embedding.test_reindex import promote_new_model
 
     alias = f"cat{uuid.uuid4().hex[:8]}"
@@ -124,7 +124,7 @@ def test_a_server_that_never_answers_is_restarted_then_reported(tmp_path, monkey
 def test_bench_embed_stores_into_the_server_and_drops_its_collections(milvus_server):
     from pymilvus import MilvusClient
 
-    from embedding.benchmark import PREFIX, parse_args, run
+    from benchmarks.embed import PREFIX, parse_args, run
     from tests.embedding.test_benchmark import TINY
 
     with CatalogIndex(milvus_server, f"{PREFIX}full", 16) as stale:  # left by a run that stopped half way

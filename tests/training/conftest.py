@@ -68,7 +68,7 @@ def styles_root(tmp_path) -> Path:
 @pytest.fixture
 def pairs_lake(tmp_path):
     """A lake with 8 consumer/shop pairs (4 categories) in labels/pairs/batch1.parquet, explicit splits."""
-    from include.lake import LocalLake
+    from include.core.lake import LocalLake
 
     lake = LocalLake(tmp_path / "lake")
     rows = []

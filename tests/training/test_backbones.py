@@ -12,9 +12,16 @@ from training.backbones import (
     create_backbone,
     load_offline_weights,
     preprocessing_for,
+    resolve_device,
 )
 
 REAL = Path(__file__).resolve().parents[3] / "shared/data/fashion-product-images"
+
+
+def test_device_resolution():
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("cuda:1") == "cuda:1"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @pytest.mark.parametrize("name", ["tf_efficientnet_lite0", "tf_efficientnet_lite2"])
@@ -52,7 +59,7 @@ def test_imagenet_head_recognises_real_tshirts():
     import timm
     from PIL import Image
 
-    from embedding.encoder import to_array
+    from embedding.pixels import to_array
 
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False).eval()
     load_offline_weights(model, "tf_efficientnet_lite0")

@@ -15,7 +15,7 @@ def config_file(tmp_path, monkeypatch):
     path = tmp_path / "train.yaml"
     path.write_text("data:\n  sets:\n    - kind: pairs\n      prefix: labels/pairs/\nmodel:\n  embedding_dim: 16\n")
     monkeypatch.setenv("FTI_TRAIN_CONFIG", str(path))
-    from include.settings import get_settings
+    from include.core.settings import get_settings
 
     get_settings.cache_clear()
     return path
@@ -45,7 +45,7 @@ def test_plan_skips_when_the_labelled_data_equals_the_champions(pairs_lake, conf
 
 
 def test_plan_without_labelled_data_is_a_clear_error(config_file):
-    from include.lake import open_lake
+    from include.core.lake import open_lake
     from training.data import LabelledDataError
 
     with pytest.raises(LabelledDataError, match="no pairs files"):

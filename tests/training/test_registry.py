@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from include.lake import open_lake
+from include.core.lake import open_lake
 from training import registry
 from training.model import CheckpointMismatch, EmbeddingNet
 

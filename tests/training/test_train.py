@@ -69,7 +69,7 @@ def test_training_never_starts_on_an_empty_split(pairs_lake, tmp_path):
 
 def test_gate_refuses_a_worse_model_and_keeps_the_service_model(tmp_path):
     """A random-init candidate trained one epoch loses to the pretrained backbone on the same val split."""
-    from include.lake import open_lake
+    from include.core.lake import open_lake
     from training import registry
 
     lake = open_lake()

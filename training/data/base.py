@@ -83,7 +83,7 @@ class LakeSource(ImageSource):
         self.lake = lake
 
     def read(self, ref: str) -> bytes:
-        from include.lake import LakeError
+        from include.core.lake import LakeError
 
         try:
             return self.lake.read_bytes(ref)

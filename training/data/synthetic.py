@@ -1,4 +1,4 @@
-"""Synthetic consumer/shop pairs from the demo generator (:mod:`include.demoweb`).
+"""Synthetic consumer/shop pairs from the demo generator (:mod:`include.synth`).
 
 * :func:`synthetic_designs`: random garments, each rendered as a studio packshot (shop) and as consumer photos.
 * :func:`with_consumer_views`: consumer-style views (scene, perspective, light, noise) of the shop photos of
@@ -18,7 +18,7 @@ from training.data.base import ImageSource, LabelledSet, MemorySource, MultiSour
 
 
 def _design_images(args: tuple[int, int, int, int]) -> tuple[bytes, list[bytes], str]:
-    from include.demoweb.apparel import jpeg_bytes, random_design, render_consumer_view, render_product
+    from include.synth.apparel import jpeg_bytes, random_design, render_consumer_view, render_product
 
     seed, index, views, size = args
     design = random_design(rng_for("design", seed, index))
@@ -56,7 +56,7 @@ def synthetic_designs(
 
 
 def _view_job(args: tuple[bytes, str, int, int, int]) -> list[bytes]:
-    from include.demoweb.apparel import consumer_view_of_photo, jpeg_bytes
+    from include.synth.apparel import consumer_view_of_photo, jpeg_bytes
 
     data, ref, seed, views, size = args
     rng = rng_for("photo-view", seed, zlib.crc32(ref.encode()))

@@ -39,7 +39,7 @@ def test_missing_column_and_empty_cell_are_named(pairs_lake):
 
 
 def test_no_pairs_file_is_an_error(tmp_path):
-    from include.lake import LocalLake
+    from include.core.lake import LocalLake
 
     with pytest.raises(LabelledDataError, match="no pairs files"):
         load_pairs(LocalLake(tmp_path / "empty"))

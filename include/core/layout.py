@@ -1,0 +1,52 @@
+"""Where things live in the lake. Every key is partitioned by logical date (``dt=YYYY-MM-DD``) or content hash.
+
+images/full/<sha1(url)>.jpg                         images, normalised to RGB JPEG (Scrapy ImagesPipeline)
+batches/kind=<k>/source=<s>/dt=<d>/manifest.parquet one row per stored image
+batches/kind=<k>/source=<s>/dt=<d>/health.json      crawl counters (pages, items, skips by reason, errors)
+batches/kind=<k>/source=<s>/dt=<d>/validation.json  the Great Expectations result; success gates embedding
+quarantine/kind=<k>/source=<s>/dt=<d>/...           a batch that failed validation, moved aside
+matches/dt=<d>/matches.parquet                      social image -> catalog neighbours of one run
+reports/dt=<d>/<run_id>/...                         immutable published report
+reports/latest.json                                 the one pointer readers follow
+history/winning_designs/dt=<d>/part.parquet         every scored design of a run (momentum reads it)
+"""
+
+from __future__ import annotations
+
+MANIFEST = "manifest.parquet"
+HEALTH = "health.json"
+VALIDATION = "validation.json"
+IMAGES_PREFIX = "images"
+LATEST = "reports/latest.json"
+HISTORY_PREFIX = "history/winning_designs/"
+
+MANIFEST_COLUMNS = [
+    "sha256", "source", "kind", "horizon", "product_id", "page_url", "image_url", "image_key",
+    "title", "brand", "price", "currency", "likes", "posted_at", "caption",
+    "width", "height", "format", "bytes", "crawled_at",
+]  # fmt: skip
+
+
+def batch_prefix(kind: str, source: str, dt: str) -> str:
+    """Prefix of one crawl batch."""
+    return f"batches/kind={kind}/source={source}/dt={dt}/"
+
+
+def quarantine_prefix(kind: str, source: str, dt: str) -> str:
+    """Prefix a failed batch is moved to."""
+    return f"quarantine/kind={kind}/source={source}/dt={dt}/"
+
+
+def matches_key(dt: str) -> str:
+    """Social-to-catalog matches of one date."""
+    return f"matches/dt={dt}/matches.parquet"
+
+
+def report_prefix(dt: str, run_id: str) -> str:
+    """Immutable prefix of one published report."""
+    return f"reports/dt={dt}/{run_id}/"
+
+
+def history_key(dt: str) -> str:
+    """The history partition of one date."""
+    return f"{HISTORY_PREFIX}dt={dt}/part.parquet"

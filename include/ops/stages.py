@@ -1,0 +1,69 @@
+"""Stage entry points for the DAGs: plain arguments in, plain counts and URIs out (they travel as XCom)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from include.core.lake import Lake, open_lake
+from include.core.layout import batch_prefix
+from include.core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def validate_source(source_name: str, dt: str, lake: Lake | None = None) -> dict[str, Any]:
+    """Validate a source's batch of ``dt``; a failing batch is quarantined and raises.
+
+    Raises:
+        include.quality.validation.BatchValidationError: the batch failed (it was moved to quarantine).
+    """
+    from include.core.layout import HEALTH, MANIFEST, VALIDATION, quarantine_prefix
+    from include.core.sources import load_registry
+    from include.quality.validation import BatchValidationError, raise_for_failure, validate_batch
+
+    settings = get_settings()
+    lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
+    source = load_registry().get(source_name)
+    prefix = batch_prefix(source.kind, source.name, dt)
+    quarantined = quarantine_prefix(source.kind, source.name, dt)
+    if not lake.exists(prefix + MANIFEST) and lake.exists(prefix + HEALTH):
+        skipped = json.loads(lake.read_text(prefix + HEALTH)).get("source_skipped")
+        if skipped:  # e.g. no credentials: nothing to validate, nothing quarantined, nothing marked validated
+            log.warning("source %s was skipped by its crawl (%s); no batch for %s", source.name, skipped, dt)
+            return {"batch": prefix, "rows": 0, "success": True, "kind": source.kind, "dt": dt, "skipped": skipped}
+    if not lake.exists(prefix + MANIFEST) and lake.exists(quarantined + MANIFEST):
+        raise BatchValidationError(
+            f"batch {prefix} was quarantined by an earlier attempt; see {lake.uri(quarantined + VALIDATION)} "
+            "and rerun the crawl of this date once the source is fixed"
+        )
+    report = validate_batch(
+        lake,
+        prefix,
+        min_image_side=settings.min_image_side,
+        min_rows=settings.min_batch_rows,
+        quarantine=True,
+    )
+    log.info("validation of %s: success=%s rows=%d", prefix, report.success, report.rows)
+    raise_for_failure(report)
+    return {"batch": prefix, "rows": report.rows, "success": report.success, "kind": source.kind, "dt": dt}
+
+
+def rank_and_publish(dt: str, lake: Lake | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """Match the date's social images to the catalog, score and rank the designs and publish the report.
+
+    See :mod:`include.trends.run` (scoring, near-duplicates, momentum, themes, colours) and
+    :mod:`include.reports.publishing` (atomic publish). Returns the run id, report URI, counts and notes.
+
+    Raises:
+        include.trends.run.RankError: no social posts or an empty catalog; nothing was published.
+        include.reports.publishing.PublishError: a write failed; ``latest.json`` still points at the last good report.
+    """
+    from include.trends.run import run_trends
+
+    settings = settings or get_settings()
+    lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
+    published = run_trends(dt, lake, settings)
+    log.info("published %s", json.dumps(published, default=str))
+    return published

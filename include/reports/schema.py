@@ -1,0 +1,74 @@
+"""The published tables' contract: column names, types and meaning, versioned.
+
+``SCHEMA_VERSION`` is written into every ``manifest.json`` and ``latest.json``. Adding a column bumps the minor
+reading of the docs only; renaming, removing or changing the meaning of a column bumps ``SCHEMA_VERSION``.
+docs/reports.md renders these dictionaries (``python -m include.reports.schema`` prints the tables).
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 2
+
+# name -> (type, meaning)
+WINNING_DESIGNS: dict[str, tuple[str, str]] = {
+    "rank": ("int64", "1 = strongest design of the run"),
+    "design_id": ("string", "sha256 of the catalog image (smallest of its near-duplicates); stable across runs"),
+    "product_id": ("string", "product id of the design's own listing"),
+    "portal": ("string", "portal source of that listing"),
+    "title": ("string", "product title"),
+    "brand": ("string", "brand"),
+    "price": ("float64", "price of that listing"),
+    "currency": ("string", "ISO currency of `price`"),
+    "product_url": ("string", "product page of that listing"),
+    "offers": ("string (JSON)", "all listings: [{portal, product_id, price, currency, url}], cheapest first"),
+    "offer_count": ("int64", "number of offers"),
+    "image_key": ("string", "lake key of the catalog image"),
+    "image_uri": ("string", "absolute URI (path or s3://) of the catalog image"),
+    "score": ("float64", "current_score + upcoming_score (points; every source hands out 100)"),
+    "current_score": ("float64", "points from street-style (`current`) sources"),
+    "upcoming_score": ("float64", "points from fashion-week (`upcoming`) sources"),
+    "horizon": ("string", "`current` or `upcoming`, whichever score is larger"),
+    "support_posts": ("int64", "social posts that voted for the design"),
+    "mean_similarity": ("float64", "mean cosine similarity of those posts"),
+    "evidence": ("string (JSON)", "best posts: [{post_url, image_key, image_uri, source, similarity, points}]"),
+    "momentum": ("string", "new | rising | steady | falling against the previous run"),
+    "delta": ("float64", "score minus the previous run's score (the score itself when new)"),
+    "previous_score": ("float64", "score in the previous run (null when new)"),
+    "theme": ("string", "theme id in themes.parquet (null: in no theme)"),
+    "colours": ("string", "dominant garment colours, comma-separated named colours, most common first"),
+    "model_version": ("string", "embedding model version the matches were made with"),
+    "index_collection": ("string", "Milvus collection searched"),
+    "run_id": ("string", "id of the published run (reports/dt=<dt>/<run_id>/)"),
+    "dt": ("string", "logical date of the run (YYYY-MM-DD)"),
+}  # fmt: skip
+
+THEMES: dict[str, tuple[str, str]] = {
+    "theme": ("string", "T01, T02 ... by score"),
+    "name": ("string", "most frequent words of its designs' titles"),
+    "posts": ("int64", "matched social posts in the theme (its size)"),
+    "designs": ("int64", "designs in the theme"),
+    "score": ("float64", "sum of its designs' scores"),
+    "current_score": ("float64", "sum of its designs' current scores"),
+    "upcoming_score": ("float64", "sum of its designs' upcoming scores"),
+    "previous_score": ("float64", "its designs' scores in the previous run (null: no previous run)"),
+    "growth": ("float64", "(score - previous_score) / previous_score (null when new)"),
+    "momentum": ("string", "new | rising | steady | falling"),
+    "design_ids": ("string (JSON)", "its designs, best first (up to 20)"),
+    "exemplars": ("string (JSON)", "exemplar posts: [{post_url, image_key, source, similarity}]"),
+    "dt": ("string", "logical date"),
+    "run_id": ("string", "id of the published run"),
+}
+
+TABLE_COLUMNS = list(WINNING_DESIGNS)
+THEME_COLUMNS = list(THEMES)
+
+
+def markdown(columns: dict[str, tuple[str, str]]) -> str:
+    """A markdown table of a column dictionary."""
+    rows = ["| column | type | meaning |", "| --- | --- | --- |"]
+    rows += [f"| `{name}` | {kind} | {meaning} |" for name, (kind, meaning) in columns.items()]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(f"winning_designs (schema {SCHEMA_VERSION})\n\n{markdown(WINNING_DESIGNS)}\n\nthemes\n\n{markdown(THEMES)}")
