@@ -125,7 +125,7 @@ def test_bench_embed_stores_into_the_server_and_drops_its_collections(milvus_ser
     from pymilvus import MilvusClient
 
     from benchmarks.embed import PREFIX, parse_args, run
-    from tests.embedding.test_benchmark import TINY
+    from tests.benchmarks.test_embed import TINY
 
     with CatalogIndex(milvus_server, f"{PREFIX}full", 16) as stale:  # left by a run that stopped half way
         stale.ensure()

@@ -7,7 +7,7 @@ import pytest
 from include.core.lake import LocalLake
 from include.core.layout import LATEST
 from include.reports.publishing import publish_report
-from tests.include.test_publishing import INPUTS, table_for
+from tests.include.reports.test_publishing import INPUTS, table_for
 
 
 def test_a_run_without_social_posts_says_so_and_publishes_nothing(tmp_path):

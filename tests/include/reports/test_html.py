@@ -7,7 +7,7 @@ import pandas as pd
 from include.core.lake import LocalLake
 from include.reports.html import momentum_svg, render_report
 from include.reports.schema import THEME_COLUMNS
-from tests.include.test_publishing import table_for
+from tests.include.reports.test_publishing import table_for
 
 
 def test_report_is_self_contained_with_themes_momentum_and_notes(tmp_path):

@@ -12,7 +12,7 @@ from include.core.lake import LocalLake, S3Lake
 from include.core.layout import LATEST, history_key
 from include.reports.publishing import PublishError, _read_pointer, _write_pointer, publish_report, switch_latest
 from tests.conftest import jpeg_bytes
-from tests.include.test_ranking import match
+from tests.include.trends.test_ranking import match
 
 FILES = ["manifest.json", "report.html", "themes.parquet", "winning_designs.csv", "winning_designs.json",
          "winning_designs.parquet"]  # fmt: skip

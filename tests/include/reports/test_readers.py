@@ -12,7 +12,7 @@ import pandas as pd
 from include.core.lake import S3Lake
 from include.reports.publishing import publish_report
 from include.reports.schema import SCHEMA_VERSION, TABLE_COLUMNS, THEME_COLUMNS
-from tests.include.test_publishing import INPUTS, table_for
+from tests.include.reports.test_publishing import INPUTS, table_for
 
 
 def test_consumer_reads_latest_report_with_boto3(s3_server, s3_bucket):

@@ -5,7 +5,7 @@ import pandas as pd
 
 from include.core.lake import LocalLake
 from include.trends.designs import build_catalog, portal_offers
-from tests.include.test_ranking import match
+from tests.include.trends.test_ranking import match
 
 
 def unit(v):

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from include.trends.scoring import ScoringParams, recency_weight, score_designs, source_summary, weighted_votes
-from tests.include.test_ranking import match
+from tests.include.trends.test_ranking import match
 
 DT = "2026-11-01"
 

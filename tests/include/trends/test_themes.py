@@ -7,7 +7,7 @@ import pandas as pd
 
 from include.trends.scoring import ScoringParams, score_designs, weighted_votes
 from include.trends.themes import THEME_COLUMNS, build_themes, cluster_designs
-from tests.include.test_ranking import match
+from tests.include.trends.test_ranking import match
 
 
 def looks(seed=0):
