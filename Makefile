@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.fti-installed
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .PHONY: venv demo test test-fast lint format bench-embed bench-search bench-crawl bench-rank bench-quality clean
+.PHONY: bench-forecast
 .PHONY: airflow up down
 
 $(STAMP): pyproject.toml
@@ -45,6 +46,12 @@ bench-quality: $(STAMP)  ## triplet model quality: random-init vs pretrained vs 
 
 bench-rank: $(STAMP)  ## ranking 10k posts x 100k designs: Milvus Lite path vs exact numpy, one run
 	$(BIN)/python -m benchmarks.rank --posts 10000 --designs 100000 --dim 256
+
+FTI_TREND_SERIES ?= ../shared/data/fashion-trend-series
+BENCH_FORECAST_FLAGS ?= --test-weeks 52 --origins 1
+
+bench-forecast: $(STAMP)  ## trend forecasts backtested on real weekly series: seasonal MASE, YoY class accuracy, seconds
+	FTI_TREND_SERIES=$(FTI_TREND_SERIES) $(BIN)/python -m benchmarks.forecast $(BENCH_FORECAST_FLAGS)  # + --origins 4 --out f.json
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .

@@ -8,7 +8,8 @@ quarantine/kind=<k>/source=<s>/dt=<d>/...           a batch that failed validati
 matches/dt=<d>/matches.parquet                      social image -> catalog neighbours of one run
 reports/dt=<d>/<run_id>/...                         immutable published report
 reports/latest.json                                 the one pointer readers follow
-history/winning_designs/dt=<d>/part.parquet         every scored design of a run (momentum reads it)
+history/winning_designs/dt=<d>/part.parquet         every scored design of a run (momentum, trend series read it)
+history/themes/dt=<d>/part.parquet                  the theme registry after a run (stable theme ids)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ VALIDATION = "validation.json"
 IMAGES_PREFIX = "images"
 LATEST = "reports/latest.json"
 HISTORY_PREFIX = "history/winning_designs/"
+THEME_REGISTRY_PREFIX = "history/themes/"
 
 MANIFEST_COLUMNS = [
     "sha256", "source", "kind", "horizon", "product_id", "page_url", "image_url", "image_key",
@@ -50,3 +52,8 @@ def report_prefix(dt: str, run_id: str) -> str:
 def history_key(dt: str) -> str:
     """The history partition of one date."""
     return f"{HISTORY_PREFIX}dt={dt}/part.parquet"
+
+
+def theme_registry_key(dt: str) -> str:
+    """The theme registry written by the run of one date."""
+    return f"{THEME_REGISTRY_PREFIX}dt={dt}/part.parquet"

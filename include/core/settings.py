@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     momentum_runs: int = Field(3, ge=1, description="Momentum compares with the mean score of this many runs.")
     theme_distance: float = Field(0.2, gt=0, description="Cosine distance threshold of theme clustering.")
     min_theme_posts: int = Field(2, ge=1, description="Smallest theme (matched posts).")
+    # Trend forecasts (include/trends/forecast.py; docs/reports.md).
+    forecast_weeks: int = Field(52, ge=1, description="Weeks ahead each trend series is forecast.")
+    trend_threshold: float = Field(0.5, gt=0, description="Year-over-year change that counts as rising/declining.")
 
     def resolved_milvus_uri(self) -> str:
         """Milvus URI: the configured one, else a Milvus Lite file beside a local lake."""

@@ -1,7 +1,9 @@
 """``report.html``: one self-contained page per run (thumbnails embedded as data URIs, the plot as inline SVG).
 
 Sections: the run's notes (missing sources, unreadable history), a momentum plot of the top designs over the
-last runs, the themes with their exemplar posts, and the top designs as a gallery with their evidence posts.
+last runs, the trend curves (history and forecast per top theme, category and colour:
+:mod:`include.reports.curves`), the themes with their exemplar posts, and the top designs as a gallery with
+their evidence posts.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 from PIL import Image
 
 from include.core.lake import Lake, LakeError
+from include.reports.curves import trend_section
 
 log = logging.getLogger(__name__)
 MOMENTUM_COLOUR = {"rising": "#1a7f37", "falling": "#cf222e", "steady": "#6e7781", "new": "#0969da"}
@@ -105,6 +108,7 @@ def _figures(lake: Lake, items: list[dict]) -> str:
 def render_report(
     lake: Lake, table: pd.DataFrame, dt: str, run_id: str, themes: pd.DataFrame | None = None,
     trend: pd.DataFrame | None = None, notes: list[str] | tuple[str, ...] = (), top: int = 20,
+    forecasts: pd.DataFrame | None = None,
 ) -> str:  # fmt: skip
     """The HTML page of one published run."""
     parts = [
@@ -121,6 +125,8 @@ def render_report(
     if trend is not None and not trend.empty:
         labels = dict(zip(table["design_id"], table["title"], strict=True)) if len(table) else {}
         parts += ["<h2>Momentum of the top designs</h2>", momentum_svg(trend, labels)]
+    if forecasts is not None and not forecasts.empty:
+        parts.append(trend_section(forecasts))
     if themes is not None and not themes.empty:
         parts.append("<h2>Themes</h2>")
         for t in themes.itertuples():

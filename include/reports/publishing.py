@@ -1,7 +1,9 @@
 """Atomic, auditable publishing of a run: write under an immutable prefix, verify, then switch one pointer.
 
-    reports/dt=<d>/<run_id>/winning_designs.parquet|.csv|.json, themes.parquet, report.html, manifest.json
-    history/winning_designs/dt=<d>/part.parquet      (every scored design of the run, for momentum)
+    reports/dt=<d>/<run_id>/winning_designs.parquet|.csv|.json, themes.parquet, forecasts.parquet, report.html,
+                            manifest.json
+    history/winning_designs/dt=<d>/part.parquet      (every scored design of the run, for momentum and trends)
+    history/themes/dt=<d>/part.parquet               (the theme registry, for stable theme ids)
     reports/latest.json  ->  {"dt", "run_id", "prefix", "table", "themes", "report", ...}
 
 The run id is a hash of the run's inputs (batches, matches, model and index version, parameters, the history it
@@ -20,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +35,7 @@ from include.reports.schema import SCHEMA_VERSION, THEME_COLUMNS
 
 log = logging.getLogger(__name__)
 TABLES = {"winning_designs.parquet": "parquet", "winning_designs.csv": "csv", "winning_designs.json": "json",
-          "themes.parquet": "parquet"}  # fmt: skip
+          "themes.parquet": "parquet", "forecasts.parquet": "parquet"}  # fmt: skip
 
 
 class PublishError(RuntimeError):
@@ -166,6 +169,7 @@ def verify(lake: Lake, prefix: str, manifest: dict[str, Any]) -> None:
 def publish_report(
     lake: Lake, table: pd.DataFrame, dt: str, inputs: dict[str, Any], *, themes: pd.DataFrame | None = None,
     history: pd.DataFrame | None = None, run_id: str | None = None, report_html: str | None = None,
+    forecasts: pd.DataFrame | None = None, extra_history: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Publish one run's tables and report, verify them, append its history, then switch ``latest.json``.
 
@@ -178,6 +182,8 @@ def publish_report(
         history: This run's history rows (``include.trends.momentum.history_frame``); none written when None.
         run_id: The run id (default: a hash of ``inputs`` and the table).
         report_html: The page (default: ``include.reports.html.render_report`` of the table alone).
+        forecasts: The trend forecasts (``FORECAST_COLUMNS``), published as ``forecasts.parquet`` when given.
+        extra_history: More history partitions of this run (lake key -> rows), written and undone with ``history``.
 
     Returns:
         ``run_id``, ``prefix``, ``report`` URI, ``rows`` and whether ``latest`` moved.
@@ -186,6 +192,8 @@ def publish_report(
         PublishError: a write or the read-back failed; nothing of this run is left and ``latest.json`` is unchanged.
     """
     files = table_bytes(table, themes)
+    if forecasts is not None:
+        files["forecasts.parquet"] = _parquet(forecasts)
     run_id = run_id or run_id_for({**inputs, "table": sha256_hex(files["winning_designs.parquet"])})
     prefix = report_prefix(dt, run_id)
     if report_html is None:
@@ -194,6 +202,8 @@ def publish_report(
         report_html = render_report(lake, table, dt, run_id)
     files["report.html"] = report_html.encode("utf-8")
     rows = {"winning_designs": len(table), "themes": 0 if themes is None else len(themes)}
+    if forecasts is not None:
+        rows["forecasts"] = len(forecasts)
     manifest = {
         "schema_version": SCHEMA_VERSION, "dt": dt, "run_id": run_id, "rows": rows,
         "files": {name: {"sha256": sha256_hex(data), "bytes": len(data)} for name, data in sorted(files.items())},
@@ -206,32 +216,35 @@ def publish_report(
         "rows": len(table), "schema_version": SCHEMA_VERSION,
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }  # fmt: skip
-    hkey = history_key(dt)
-    old_history = lake.read_bytes(hkey) if history is not None and lake.exists(hkey) else None
+    if forecasts is not None:
+        pointer["forecasts"] = prefix + "forecasts.parquet"
+    partitions = {history_key(dt): history} if history is not None else {}
+    partitions.update(extra_history or {})
+    old = {key: lake.read_bytes(key) if lake.exists(key) else None for key in partitions}
     try:
         for name, data in files.items():
             lake.write_bytes(prefix + name, data)
         lake.write_text(prefix + "manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
         verify(lake, prefix, manifest)
-        if history is not None:
-            lake.write_bytes(hkey, _parquet(history.assign(run_id=run_id)))
+        for key, rows_of in partitions.items():
+            lake.write_bytes(key, _parquet(rows_of.assign(run_id=run_id)))
         moved = switch_latest(lake, pointer)
     except Exception as exc:  # lake, boto and verification errors alike: undo, keep latest.json
-        _undo(lake, prefix, hkey if history is not None else None, old_history)
+        _undo(lake, prefix, old)
         raise PublishError(f"publishing {prefix} failed; latest.json unchanged: {exc}") from exc
     return {"run_id": run_id, "prefix": prefix, "report": lake.uri(prefix + "report.html"), "rows": len(table),
             "themes": rows["themes"], "latest_moved": moved}  # fmt: skip
 
 
-def _undo(lake: Lake, prefix: str, hkey: str | None, old_history: bytes | None) -> None:
-    """Best-effort removal of a failed run's files (never of the run ``latest.json`` points at)."""
+def _undo(lake: Lake, prefix: str, old: Mapping[str, bytes | None]) -> None:
+    """Best-effort removal of a failed run's files (never of the run ``latest.json`` points at); history restored."""
     try:
         if (read_latest(lake) or {}).get("prefix") != prefix:
             lake.delete_prefix(prefix)
-        if hkey is not None:
-            if old_history is not None:
-                lake.write_bytes(hkey, old_history)
-            elif lake.exists(hkey):
-                lake.delete_prefix(hkey)
+        for key, data in old.items():
+            if data is not None:
+                lake.write_bytes(key, data)
+            elif lake.exists(key):
+                lake.delete_prefix(key)
     except Exception as exc:  # the store may be the thing that failed
         log.error("could not clean up after the failed publish of %s: %s", prefix, exc)

@@ -43,7 +43,7 @@ WINNING_DESIGNS: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 
 THEMES: dict[str, tuple[str, str]] = {
-    "theme": ("string", "T01, T02 ... by score"),
+    "theme": ("string", "T01, T02 ...: stable across runs (matched to earlier themes by members and centroid)"),
     "name": ("string", "most frequent words of its designs' titles"),
     "posts": ("int64", "matched social posts in the theme (its size)"),
     "designs": ("int64", "designs in the theme"),
@@ -59,8 +59,30 @@ THEMES: dict[str, tuple[str, str]] = {
     "run_id": ("string", "id of the published run"),
 }
 
+FORECASTS: dict[str, tuple[str, str]] = {
+    "series_id": ("string", "`<kind>:<key>`, e.g. `theme:T03`, `category:dresses`, `colour:navy`"),
+    "kind": ("string", "`theme`, `category` or `colour`"),
+    "key": ("string", "theme id, category or colour name"),
+    "label": ("string", "readable name (a theme's id and words)"),
+    "horizon": ("string", "`current` (street-style sources) or `upcoming` (fashion-week sources, the leading signal)"),
+    "week": ("string", "Monday of the week (YYYY-MM-DD)"),
+    "actual": ("float64", "observed share of the horizon's points that week (null in forecast weeks)"),
+    "forecast": ("float64", "forecast share (null in history weeks)"),
+    "lower": ("float64", "lower bound of the 80 % prediction interval"),
+    "upper": ("float64", "upper bound of the 80 % prediction interval"),
+    "class": ("string", "emerging | rising | flat | declining (year-over-year rule, threshold 0.5) | "
+              "insufficient-history"),
+    "change": ("float64", "forecast year-over-year change: mean of the forecast / mean of the last 52 weeks - 1"),
+    "model": ("string", "`fti` (with the fashion-week signal) or `fti-nosignal`; null when not forecast"),
+    "backtest_mase": ("float64", "seasonal MASE of that model on the series' own last weeks (null: too short)"),
+    "history_weeks": ("int64", "weeks of unbroken history the forecast read"),
+    "reason": ("string", "why a series was not forecast (empty otherwise)"),
+    "dt": ("string", "logical date of the run"),
+}  # fmt: skip
+
 TABLE_COLUMNS = list(WINNING_DESIGNS)
 THEME_COLUMNS = list(THEMES)
+FORECAST_COLUMNS = list(FORECASTS)
 
 
 def markdown(columns: dict[str, tuple[str, str]]) -> str:
@@ -72,3 +94,4 @@ def markdown(columns: dict[str, tuple[str, str]]) -> str:
 
 if __name__ == "__main__":
     print(f"winning_designs (schema {SCHEMA_VERSION})\n\n{markdown(WINNING_DESIGNS)}\n\nthemes\n\n{markdown(THEMES)}")
+    print(f"\nforecasts\n\n{markdown(FORECASTS)}")

@@ -32,23 +32,32 @@ HISTORY_COLUMNS = ["dt", "run_id", "design_id", "score", "current_score", "upcom
 MOMENTUM_COLUMNS = ["momentum", "delta", "previous_score", "previous_dt"]
 
 
+def partition_dates(lake: Lake, prefix: str = HISTORY_PREFIX) -> list[str]:
+    """Dates of the ``<prefix>dt=<d>/part.parquet`` partitions in the lake, oldest first."""
+    pattern = re.compile(re.escape(prefix) + r"dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/part\.parquet$")
+    return sorted({m.group(1) for k in lake.list(prefix) if (m := pattern.search(k))})
+
+
+def read_partition(lake: Lake, key: str, columns: list[str]) -> tuple[pd.DataFrame | None, str]:
+    """A history partition holding ``columns``, or ``(None, why)`` when it is unreadable or lacks some."""
+    try:
+        frame = pd.read_parquet(io.BytesIO(lake.read_bytes(key)))
+    except (LakeError, OSError, ValueError) as exc:
+        return None, str(exc)
+    missing = set(columns) - set(frame.columns)
+    return (None, f"missing columns {sorted(missing)}") if missing else (frame, "")
+
+
 def previous_runs(lake: Lake, dt: str, runs: int = 3) -> tuple[pd.DataFrame, list[str]]:
     """History rows of the ``runs`` latest dates before ``dt``, and notes about partitions that were unreadable."""
-    dates = sorted(
-        {m.group(1) for k in lake.list(HISTORY_PREFIX) if (m := re.search(r"/dt=([0-9-]+)/part\.parquet$", k))}
-    )
     frames, notes = [], []
-    for day in [d for d in dates if d < dt][::-1]:
+    for day in [d for d in partition_dates(lake) if d < dt][::-1]:
         if len(frames) == runs:
             break
-        try:
-            frame = pd.read_parquet(io.BytesIO(lake.read_bytes(history_key(day))))
-            missing = set(HISTORY_COLUMNS) - set(frame.columns)
-            if missing:
-                raise ValueError(f"missing columns {sorted(missing)}")
-        except (LakeError, OSError, ValueError) as exc:
-            log.error("history partition %s is unreadable, skipped: %s", history_key(day), exc)
-            notes.append(f"{history_key(day)} unreadable: {exc}")
+        frame, why = read_partition(lake, history_key(day), HISTORY_COLUMNS)
+        if frame is None:
+            log.error("history partition %s is unreadable, skipped: %s", history_key(day), why)
+            notes.append(f"{history_key(day)} unreadable: {why}")
             continue
         frames.append(frame[HISTORY_COLUMNS])
     if not frames:

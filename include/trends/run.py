@@ -1,4 +1,5 @@
-"""One trend run: matches of a date → scores, near-duplicate designs, momentum, themes, colours → published report.
+"""One trend run: matches of a date → scores, near-duplicate designs, momentum, themes, colours, trend forecasts →
+published report.
 
 ``include.ops.stages.rank_and_publish`` calls :func:`run_trends`; everything it reads is recorded in the manifest.
 """
@@ -75,15 +76,18 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     from embedding.index import CatalogIndexError
     from embedding.lock import is_lite
     from embedding.matching import EmptyCatalog, NoSocialPosts, match_social
+    from include.core.layout import theme_registry_key
     from include.quality.batches import validated_manifest
     from include.reports.html import render_report
     from include.reports.publishing import publish_report, run_id_for
+    from include.trends.categories import category_of
     from include.trends.colours import dominant_colours
     from include.trends.designs import build_catalog, latest_portal_batches, portal_offers
+    from include.trends.forecast import ForecastParams, forecast_lake
     from include.trends.momentum import classify, history_frame, previous_runs
     from include.trends.ranking import build_table
     from include.trends.scoring import ScoringParams, score_designs, source_summary, weighted_votes
-    from include.trends.themes import build_themes
+    from include.trends.themes import build_themes, read_registry, stable_ids
 
     batches, notes = social_notes(lake, dt)
     try:
@@ -114,6 +118,9 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
         catalog.vectors, scores, votes, titles, previous, dt, settings.theme_distance, settings.min_theme_posts,
         settings.momentum_change,
     )  # fmt: skip
+    registry, registry_notes = read_registry(lake, dt)
+    notes += [f"theme ids: {n}" for n in registry_notes]
+    themes, assignment, registry, theme_stats["ids"] = stable_ids(themes, assignment, catalog.vectors, registry, dt)
     momentum = classify(scores["score"], previous, settings.momentum_change)
     inputs = {
         "batches": batches,
@@ -136,6 +143,17 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     def colours(key: str | None) -> str:
         return ",".join(n for n, _ in dominant_colours(lake.read_bytes(key))) if key and lake.exists(key) else ""
 
+    # Trend series read every scored design's theme, catalog category and colours from the history.
+    history = history_frame(dt, "", scores, assignment)
+    meta = [catalog.meta.get(d, {}) for d in history["design_id"]]
+    history["category"] = [category_of(m.get("title"), m.get("category")) for m in meta]
+    history["colours"] = [colours(m.get("image_key")) for m in meta]
+    labels = {("theme", t): f"{t} · {n}" for t, n in zip(registry["theme"], registry["name"], strict=True)}
+    forecasts, forecast_counts, forecast_notes = forecast_lake(
+        lake, dt, history, ForecastParams(settings.forecast_weeks, settings.trend_threshold), labels
+    )  # fmt: skip
+    inputs["forecasts"] = forecast_counts
+    notes += [f"trend series: {n}" for n in forecast_notes]  # the list inputs["notes"] holds
     ranked = scores[scores["support_posts"] >= settings.min_support_posts]  # one post is not a trend
     table = build_table(
         ranked, votes, catalog.meta, catalog.offers, dt, "", momentum=momentum, themes=assignment,
@@ -144,14 +162,17 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     )  # fmt: skip
     # The run id: the inputs and the tables themselves (a recrawl with the same content keeps it).
     run_id = run_id_for({**inputs, "tables": [sha256_hex(table.to_csv(index=False).encode()),
-                                              sha256_hex(themes.to_csv(index=False).encode())]})  # fmt: skip
+                                              sha256_hex(themes.to_csv(index=False).encode()),
+                                              sha256_hex(forecasts.to_csv(index=False).encode())]})  # fmt: skip
     table["run_id"], themes["run_id"] = run_id, run_id
     top = table["design_id"].head(8).tolist()
     current = scores.reset_index()[["design_id", "score"]].assign(dt=dt)
     parts = [f[f["design_id"].isin(top)][["dt", "design_id", "score"]] for f in (previous, current) if not f.empty]
     trend = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["dt", "design_id", "score"])
     trend = trend.assign(order=trend["design_id"].map({d: i for i, d in enumerate(top)})).sort_values(["order", "dt"])
-    page = render_report(lake, table, dt, run_id, themes, trend[["dt", "design_id", "score"]], notes)
+    page = render_report(lake, table, dt, run_id, themes, trend[["dt", "design_id", "score"]], notes,
+                         forecasts=forecasts)  # fmt: skip
     published = publish_report(lake, table, dt, inputs, themes=themes, run_id=run_id, report_html=page,
-                               history=history_frame(dt, run_id, scores, assignment))  # fmt: skip
+                               history=history, forecasts=forecasts,
+                               extra_history={theme_registry_key(dt): registry})  # fmt: skip
     return {**published, "posts": matched["posts"], "designs": len(table), "notes": notes}

@@ -4,23 +4,39 @@ Each voting post is represented by the catalog vector of the design it voted for
 clustered with average-linkage agglomerative clustering on cosine distance, cut at ``distance`` (no fixed k).
 A cluster with at least ``min_posts`` matched posts is a theme: its size (posts), score (sum of its designs'
 scores), growth against the previous run, exemplar posts (highest points first) and the designs that match
-it. Theme ids (``T01`` ...) follow the score, so the strongest theme of a run is ``T01``.
+it. :func:`build_themes` numbers a run's themes by score (``T01`` the strongest).
+
+**Stable ids** (:func:`stable_ids`): a theme keeps its id from run to run. The theme registry
+``history/themes/dt=<d>/part.parquet`` holds, after each run, every theme seen so far (id, name, members,
+centroid, first and last date). A run's themes are matched one to one (Hungarian assignment) with the registry of
+the latest earlier run by their members (Jaccard overlap of design ids) and their centroids (cosine of the mean
+unit vectors): a pair counts when the overlap is at least ``min_overlap`` or the cosine at least ``min_cosine``,
+and pairs are chosen to maximise overlap + cosine. A matched theme takes the registry's id; an unmatched one a
+new id after the highest ever given; a registry theme absent from the run stays in the registry (it may come
+back) until it has been absent ``keep_days``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 
 import numpy as np
 import pandas as pd
 
+from include.core.lake import Lake
+from include.core.layout import THEME_REGISTRY_PREFIX, theme_registry_key
+from include.trends.momentum import partition_dates, read_partition
+
+log = logging.getLogger(__name__)
 THEME_COLUMNS = [
     "theme", "name", "posts", "designs", "score", "current_score", "upcoming_score", "previous_score", "growth",
     "momentum", "design_ids", "exemplars", "dt", "run_id",
 ]  # fmt: skip
 STOP = {"by", "and", "the", "with", "a", "of", "print"}
+REGISTRY_COLUMNS = ["theme", "name", "members", "centroid", "first_dt", "last_dt"]
 
 
 def _name(titles: list[str]) -> str:
@@ -107,3 +123,77 @@ def build_themes(
     stats = {"clusters": len(set(labels.values())), "themes": len(table), "distance": distance,
              "silhouette": None if silhouette is None else round(silhouette, 4)}  # fmt: skip
     return table, assignment, stats
+
+
+def read_registry(lake: Lake, dt: str) -> tuple[pd.DataFrame, list[str]]:
+    """The theme registry of the latest run before ``dt`` (empty when none), and notes on unreadable partitions."""
+    notes = []
+    for day in reversed([d for d in partition_dates(lake, THEME_REGISTRY_PREFIX) if d < dt]):
+        frame, why = read_partition(lake, theme_registry_key(day), REGISTRY_COLUMNS)
+        if frame is not None:
+            return frame[REGISTRY_COLUMNS], notes
+        log.error("theme registry %s is unreadable, an earlier one is used: %s", theme_registry_key(day), why)
+        notes.append(f"{theme_registry_key(day)} unreadable: {why}")
+    return pd.DataFrame(columns=REGISTRY_COLUMNS), notes
+
+
+def _number(theme: str) -> int:
+    m = re.fullmatch(r"T(\d+)", str(theme))
+    return int(m.group(1)) if m else 0
+
+
+def _centroid(members: list[str], vectors: dict[str, np.ndarray]) -> np.ndarray:
+    mean = np.mean([vectors[d] for d in members if d in vectors], axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def stable_ids(
+    table: pd.DataFrame, assignment: dict[str, str], vectors: dict[str, np.ndarray], registry: pd.DataFrame,
+    dt: str, min_overlap: float = 0.3, min_cosine: float = 0.8, keep_days: int = 366,
+) -> tuple[pd.DataFrame, dict[str, str], pd.DataFrame, dict]:  # fmt: skip
+    """Give the run's themes (:func:`build_themes`) the ids of the registry's themes they continue.
+
+    Returns:
+        The themes table and the design -> theme assignment with stable ids, the registry after this run
+        (``REGISTRY_COLUMNS``) and statistics (matched, new, carried) for the manifest.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    members = {t: sorted(d for d, v in assignment.items() if v == t) for t in table["theme"]}
+    centroids = {t: _centroid(m, vectors) for t, m in members.items()}
+    previous = registry.reset_index(drop=True)
+    score = np.full((len(members), len(previous)), -np.inf)
+    for i, t in enumerate(members):
+        for j, r in enumerate(previous.itertuples()):
+            old = set(r.members)
+            overlap = len(old & set(members[t])) / max(1, len(old | set(members[t])))
+            old_centroid = np.asarray(r.centroid, dtype=float)
+            cosine = float(centroids[t] @ old_centroid) if old_centroid.shape == centroids[t].shape else 0.0
+            if overlap >= min_overlap or cosine >= min_cosine:
+                score[i, j] = overlap + cosine
+    mapping: dict[str, str] = {}
+    if score.size and np.isfinite(score).any():
+        rows, cols = linear_sum_assignment(np.where(np.isfinite(score), -score, 1e6))
+        for i, j in zip(rows, cols, strict=True):
+            if np.isfinite(score[i, j]):
+                mapping[list(members)[i]] = str(previous.loc[j, "theme"])
+    highest = max([_number(t) for t in previous["theme"]] + [0])
+    for t in members:  # table order: new ids by score
+        if t not in mapping:
+            highest += 1
+            mapping[t] = f"T{highest:02d}"
+    first = dict(zip(previous["theme"], previous["first_dt"], strict=True))
+    names = dict(zip(table["theme"], table["name"], strict=True))
+    rows_now = [{"theme": mapping[t], "name": names[t], "members": members[t],
+                 "centroid": centroids[t].astype(np.float32).tolist(), "first_dt": first.get(mapping[t], dt),
+                 "last_dt": dt} for t in members]  # fmt: skip
+    cutoff = (pd.Timestamp(dt) - pd.Timedelta(days=keep_days)).strftime("%Y-%m-%d")
+    carried = previous[~previous["theme"].isin(mapping.values()) & (previous["last_dt"].astype(str) >= cutoff)]
+    updated = pd.concat([pd.DataFrame(rows_now, columns=REGISTRY_COLUMNS), carried[REGISTRY_COLUMNS]],
+                        ignore_index=True)  # fmt: skip
+    updated = updated.assign(order=updated["theme"].map(_number)).sort_values("order")[REGISTRY_COLUMNS]
+    known = set(previous["theme"])
+    stats = {"matched": sum(m in known for m in mapping.values()), "new": sum(m not in known for m in mapping.values()),
+             "carried": len(carried)}  # fmt: skip
+    return (table.assign(theme=table["theme"].map(mapping)), {d: mapping[t] for d, t in assignment.items()},
+            updated.reset_index(drop=True), stats)  # fmt: skip

@@ -152,3 +152,35 @@ def test_s3_write_failing_halfway_publishes_nothing(s3_server, s3_bucket):
     latest = json.loads(s3.get_object(Bucket=s3_bucket, Key="fti/reports/latest.json")["Body"].read())
     assert latest["run_id"] == good["run_id"]
     assert s3.list_objects_v2(Bucket=s3_bucket, Prefix="fti/reports/dt=2026-11-02/")["KeyCount"] == 0
+
+
+def test_forecasts_and_extra_history_are_published_listed_and_undone(tmp_path):
+    from include.core.layout import theme_registry_key
+
+    lake = LocalLake(tmp_path)
+    table = table_for(lake)
+    forecasts = pd.DataFrame({"series_id": ["colour:red"] * 2, "week": ["2026-11-02", "2026-11-09"],
+                              "actual": [0.2, None], "forecast": [None, 0.3]})  # fmt: skip
+    registry = pd.DataFrame({"theme": ["T01"], "members": [["a"]]})
+    extra = {theme_registry_key("2026-11-01"): registry}
+    result = publish_report(lake, table, "2026-11-01", INPUTS, history=history_for(table), forecasts=forecasts,
+                            extra_history=extra)  # fmt: skip
+    prefix = result["prefix"]
+    manifest = json.loads(lake.read_text(prefix + "manifest.json"))
+    data = lake.read_bytes(prefix + "forecasts.parquet")
+    assert manifest["files"]["forecasts.parquet"] == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    assert manifest["rows"]["forecasts"] == 2 and len(pd.read_parquet(io.BytesIO(data))) == 2
+    assert json.loads(lake.read_text(LATEST))["forecasts"] == prefix + "forecasts.parquet"
+    stored = pd.read_parquet(io.BytesIO(lake.read_bytes(theme_registry_key("2026-11-01"))))
+    assert stored["members"].tolist()[0].tolist() == ["a"] and set(stored.run_id) == {result["run_id"]}
+
+    class Failing(LocalLake):  # the pointer switch fails: the registry partition is removed again
+        def write_bytes(self, key, data):
+            if key == LATEST:
+                raise OSError("disk full")
+            return super().write_bytes(key, data)
+
+    other = Failing(tmp_path / "other")
+    with pytest.raises(PublishError):
+        publish_report(other, table_for(other), "2026-11-01", INPUTS, forecasts=forecasts, extra_history=extra)
+    assert not other.exists(theme_registry_key("2026-11-01")) and not other.list("reports/")

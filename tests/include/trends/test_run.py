@@ -120,6 +120,22 @@ def test_planted_trends_over_three_days(monkeypatch):
         html = lake.read_text(runs[2]["prefix"] + "report.html")
         assert html.count("data:image/jpeg;base64,") >= 30 and "<polyline" in html and "T01" in html
 
+        # Stable theme ids: each planted style keeps its theme from day 1 to day 2.
+        assert [row_of(tables[1], t).theme for t in planted] == planted_themes
+        # Trend series from the three dates: categories share out each horizon's points; nothing is forecast
+        # from three days (insufficient history, said so), and forecasts.parquet is listed in the manifest.
+        from include.trends.series import daily_series, read_history
+
+        daily = daily_series(read_history(lake, DATES[2])[0])
+        assert set(daily["period"]) == set(DATES) and set(daily["kind"]) == {"theme", "category", "colour"}
+        cats = daily[daily["kind"] == "category"].groupby(["horizon", "period"])["value"].sum()
+        assert cats.round(6).eq(1.0).all(), cats
+        forecasts = read(lake, runs[2]["prefix"] + "forecasts.parquet")
+        assert set(forecasts["class"]) == {"insufficient-history"} and forecasts["forecast"].isna().all()
+        manifest = json.loads(lake.read_text(runs[2]["prefix"] + "manifest.json"))
+        assert "forecasts.parquet" in manifest["files"] and manifest["inputs"]["forecasts"]["run_days"] == 3
+        assert "Trend curves" in html and "insufficient history" in html
+
         # Rerunning the last date: same run id, byte-identical files.
         before = {k: lake.read_bytes(k) for k in lake.list(runs[2]["prefix"])}
         again = rank_and_publish(DATES[2])

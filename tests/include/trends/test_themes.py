@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -51,3 +52,43 @@ def test_themes_have_size_growth_exemplars_and_designs():
     assert len(exemplars) == 4 and {e["image_key"] for e in exemplars} <= {f"images/full/pa{i}.jpg" for i in range(6)}
     assert json.loads(a.design_ids) == sorted(["a1", "a2"], key=lambda d: -scores.loc[d, "score"])
     assert stats["themes"] == 2 and stats["clusters"] == 3
+
+
+def registry_row(theme, members, centroid, last_dt="2026-11-01"):
+    return {"theme": theme, "name": theme.lower(), "members": members, "centroid": list(centroid),
+            "first_dt": "2026-10-01", "last_dt": last_dt}  # fmt: skip
+
+
+def test_stable_ids_follow_members_and_centroids(tmp_path):
+    from include.core.lake import LocalLake
+    from include.core.layout import theme_registry_key
+    from include.trends.themes import REGISTRY_COLUMNS, read_registry, stable_ids
+
+    vectors = looks()
+    centre = {x: (vectors[x + "1"] + vectors[x + "2"]) / np.linalg.norm(vectors[x + "1"] + vectors[x + "2"])
+              for x in "abcz"}  # fmt: skip
+    registry = pd.DataFrame([
+        registry_row("T01", ["a1", "a2"], centre["a"]),
+        registry_row("T05", ["old-b1", "old-b2"], centre["b"]),  # the same look, re-crawled: only the centroid matches
+        registry_row("T02", ["z1", "z2"], centre["z"]),  # absent from this run: carried
+        registry_row("T03", ["gone"], centre["z"], last_dt="2025-01-01"),  # absent for over a year: dropped
+    ], columns=REGISTRY_COLUMNS)  # fmt: skip
+    table = pd.DataFrame({"theme": ["T01", "T02", "T03"], "name": ["b look", "a look", "c look"]})
+    assignment = {"b1": "T01", "b2": "T01", "a1": "T02", "c1": "T03", "c2": "T03"}  # ids of this run, by score
+    out, ids, updated, stats = stable_ids(table, assignment, vectors, registry, "2026-11-02")
+    assert out["theme"].tolist() == ["T05", "T01", "T06"]  # b keeps T05, a keeps T01, c is new after T05
+    assert ids == {"b1": "T05", "b2": "T05", "a1": "T01", "c1": "T06", "c2": "T06"}
+    assert updated["theme"].tolist() == ["T01", "T02", "T05", "T06"] and stats == {"matched": 2, "new": 1, "carried": 1}
+    row = updated.set_index("theme").loc["T05"]
+    assert row["members"] == ["b1", "b2"] and row["first_dt"] == "2026-10-01" and row["last_dt"] == "2026-11-02"
+
+    lake = LocalLake(tmp_path)  # the registry round-trips through the lake; the latest earlier one is read
+    buf = io.BytesIO()
+    updated.to_parquet(buf, index=False)
+    lake.write_bytes(theme_registry_key("2026-11-02"), buf.getvalue())
+    lake.write_bytes(theme_registry_key("2026-11-03"), b"broken")
+    again, notes = read_registry(lake, "2026-11-04")
+    assert again["theme"].tolist() == updated["theme"].tolist() and "unreadable" in notes[0]
+    rerun, _, _, _ = stable_ids(table, assignment, vectors, again, "2026-11-04")
+    assert rerun["theme"].tolist() == ["T05", "T01", "T06"]
+    assert read_registry(lake, "2026-11-02")[0].empty  # nothing before the first run
