@@ -5,21 +5,25 @@
 
 Three paths over the same synthetic product photos (JPEG files in a temporary lake, ``--image-side`` pixels):
 
-* **full path**: files → DataLoader workers read, decode, resize → model (channels_last, inference_mode, bf16
-  autocast on CUDA) → unit vectors + colour histogram → upserted into a Milvus Lite collection (what the embed
-  stage does);
-* **raw forward**: timm's forward alone on a pre-decoded batch already on the device, same batch size
-  (alternated with the full path in ``--rounds`` slices, so that load from other processes hits both alike);
+* **full path**: files → read, decode, resize (Pillow in DataLoader workers on a CPU; reader threads and nvJPEG
+  batches on the model's GPU with ``--decode device``, the default on CUDA) → model (channels_last,
+  inference_mode, bf16 autocast on CUDA, forward calls of ``forward_batch`` images) → unit vectors + colour
+  histogram → stored by the background writer in insert batches sized by bytes (what the embed stage does);
+* **raw forward**: timm's forward alone on a pre-decoded batch already on the device, called on the same chunks
+  as the full path (alternated with it in ``--rounds`` slices, so that load from other processes hits both
+  alike); ``raw_forward_whole_batch_img_s`` is one call on the whole batch, for reference;
 * **naive**: one image at a time (read, decode, forward, upsert).
 
-Then each stage of the full path alone, to name its bottleneck: the DataLoader without the model (read, decode,
-resize in the same workers: ``decode_img_s``), and storing ready vectors of the same width in the same batches
-(``store_rows_s``); the raw forward is the model's stage. ``--uri`` stores into that Milvus (a server:
-``http://127.0.0.1:19530``) instead of a temporary Milvus Lite file; its ``bench_embed_*`` collections are dropped.
+Then each stage of the full path alone, to name its bottleneck: reading the bytes (``read_img_s``), decoding
+bytes already in memory with the full path's loader (``decode_img_s``), the raw forward, and storing ready
+vectors of the same width through the same writer (``store_rows_s``). ``full_vs_slowest_stage`` says how well
+the stages overlap (1.0: the full path runs at the speed of its slowest stage). ``--uri`` stores into that
+Milvus (a server: ``http://127.0.0.1:19530``) instead of a temporary Milvus Lite file; its ``bench_embed_*``
+collections are dropped.
 
-Prints one JSON object (also written to ``--out``): img/s of each, ``full_vs_raw`` (goal ≥ 0.9 on CPU, ≥ 0.7
-on a GPU), ``full_vs_naive``, ``stages`` with the ``bottleneck``, and with ``--memory-images`` the peak RSS of a
-separate process embedding that many images through the full path.
+Prints one JSON object (also written to ``--out``): img/s of each, ``full_vs_raw``, ``full_vs_naive``,
+``stages`` with the ``bottleneck``, and with ``--memory-images`` the peak RSS of a separate process embedding
+that many images through the full path.
 """
 
 from __future__ import annotations
@@ -87,18 +91,22 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def raw_forward(encoder, batch: np.ndarray, rounds: int) -> float:
-    """img/s of the model alone on a batch already on the device (after one warm-up pass)."""
+def raw_forward(encoder, batch: np.ndarray, rounds: int, chunk: int | None = None) -> float:
+    """img/s of the model alone on a batch already on the device (after one warm-up pass), called on chunks of
+    ``chunk`` images (default: the encoder's ``forward_batch``, the calls the full path makes)."""
     import torch
 
     x = torch.from_numpy(batch).to(encoder.device).contiguous(memory_format=torch.channels_last)
+    parts = x.split(chunk or encoder.forward_batch)
     cuda = encoder.device.startswith("cuda")
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-        encoder.model(x)
+        for part in parts:
+            encoder.model(part)
         _sync(encoder.device)
         start = time.perf_counter()
         for _ in range(rounds):
-            encoder.model(x)
+            for part in parts:
+                encoder.model(part)
         _sync(encoder.device)
     return rounds * len(batch) / (time.perf_counter() - start)
 
@@ -119,17 +127,29 @@ def full_path(encoder, lake, keys: list[str], uri: str, collection: str) -> tupl
         return len(keys) / seconds, index.count()
 
 
-def decode_only(encoder, lake, keys: list[str]) -> float:
-    """img/s of the full path's input pipeline alone: the same DataLoader and workers, no model."""
+def read_only(encoder, lake, keys: list[str]) -> float:
+    """img/s of reading the encoded bytes alone, by the threads device decoding reads with."""
+    from embedding.device_decode import read_batches
     from embedding.loader import LakeReader
 
     start = time.perf_counter()
-    done = sum(len(batch.indices) for batch in encoder.loader(keys, LakeReader(lake)))
+    done = sum(len(ix) for ix, _, _ in read_batches(keys, LakeReader(lake), encoder.batch_size, encoder.read_threads))
+    return done / (time.perf_counter() - start)
+
+
+def decode_only(encoder, blobs: list[bytes]) -> float:
+    """img/s of the full path's decoding alone on bytes already in memory: the same loader (DataLoader workers
+    with Pillow, or nvJPEG batches on the device), no reads, no model."""
+    start = time.perf_counter()
+    done = sum(len(batch.indices) for batch in encoder.loader(blobs))
+    _sync(encoder.device)
     return done / (time.perf_counter() - start)
 
 
 def store_only(uri: str, collection: str, dim: int, n: int, batch_size: int) -> float:
-    """rows/s of upserting ``n`` ready unit vectors of width ``dim`` in batches of ``batch_size``."""
+    """rows/s of storing ``n`` ready unit vectors of width ``dim``, handed over in batches of ``batch_size`` to
+    the full path's writer (background thread, insert batches sized by bytes)."""
+    from embedding.catalog import BackgroundWriter
     from embedding.index import CatalogIndex
 
     vectors = np.random.default_rng(0).standard_normal((n, dim)).astype(np.float32)
@@ -137,14 +157,16 @@ def store_only(uri: str, collection: str, dim: int, n: int, batch_size: int) -> 
     with CatalogIndex(uri, collection, dim) as index:
         index.ensure()
         start = time.perf_counter()
-        for s in range(0, n, batch_size):
-            index.upsert([{"sha256": key_id(f"store/{i}")} for i in range(s, min(n, s + batch_size))],
-                         vectors[s : s + batch_size])  # fmt: skip
+        with BackgroundWriter(index) as writer:
+            for s in range(0, n, batch_size):
+                writer.upsert([{"sha256": key_id(f"store/{i}")} for i in range(s, min(n, s + batch_size))],
+                              vectors[s : s + batch_size])  # fmt: skip
         return n / (time.perf_counter() - start)
 
 
 def bottleneck(stages: dict[str, float]) -> str:
-    """The slowest stage (``decode_img_s``, ``raw_forward_img_s``, ``store_rows_s``): what caps the full path."""
+    """The slowest stage (``read_img_s``, ``decode_img_s``, ``raw_forward_img_s``, ``store_rows_s``): what caps
+    the full path."""
     return min(stages, key=stages.__getitem__)
 
 
@@ -198,7 +220,10 @@ def naive(encoder, lake, keys: list[str], uri: str) -> float:
 def make_encoder(args: argparse.Namespace):
     from embedding.encoder import Encoder
 
-    return Encoder(args.model, True, args.device, args.batch_size, colour_weight=0.5, workers=args.workers)
+    return Encoder(
+        args.model, not args.random_init, args.device, args.batch_size, colour_weight=0.5, workers=args.workers,
+        decode=args.decode, forward_batch=args.forward_batch, read_threads=args.read_threads,
+    )  # fmt: skip
 
 
 def memory_child(args: argparse.Namespace) -> None:
@@ -216,7 +241,17 @@ def memory_child(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    """All three paths (and the memory run when asked) in one process run; returns the results."""
+    """All three paths (and the memory run when asked) in one process run; returns the results.
+
+    With ``--start-server`` the run stores into a Milvus standalone it starts for itself (the ``milvus``
+    package's ``milvus-server``) and stops afterwards.
+    """
+    if args.start_server:
+        from embedding.milvus_server import MilvusServer
+
+        with tempfile.TemporaryDirectory() as tmp, MilvusServer(Path(tmp) / "server", grace=5) as server:
+            return {**run(argparse.Namespace(**{**vars(args), "start_server": False, "uri": server.uri})),
+                    "store": "milvus-server (started by the benchmark)"}  # fmt: skip
     import torch
 
     encoder = make_encoder(args)
@@ -233,25 +268,37 @@ def run(args: argparse.Namespace) -> dict:
             full, raw, rows = interleaved(encoder, lake, keys, batch, uri, args.rounds)
             slow = naive(encoder, lake, keys[: args.naive_images], uri)
             stages = {
-                "decode_img_s": round(decode_only(encoder, lake, keys), 1), "raw_forward_img_s": round(raw, 1),
-                "store_rows_s": round(store_only(uri, f"{PREFIX}store", encoder.dim, len(keys), args.batch_size), 1),
+                "read_img_s": read_only(encoder, lake, keys), "decode_img_s": decode_only(encoder, blobs),
+                "raw_forward_img_s": raw,
+                "store_rows_s": store_only(uri, f"{PREFIX}store", encoder.dim, len(keys), args.batch_size),
             }  # fmt: skip
+            whole = raw_forward(encoder, batch, max(1, args.images // args.batch_size // args.rounds), len(batch))
         finally:
             if args.uri:
                 drop_collections(uri, names)
     result = {
         "device": encoder.device, "gpu": torch.cuda.get_device_name() if encoder.device.startswith("cuda") else None,
         "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "model": args.model,
-        "batch_size": args.batch_size, "workers": args.workers, "images": args.images, "image_side": args.image_side,
-        "stored": rows, "full_path_img_s": round(full, 1), "raw_forward_img_s": round(raw, 1),
-        "naive_img_s": round(slow, 1), "full_vs_raw": round(full / raw, 3), "full_vs_naive": round(full / slow, 2),
-        "store": "milvus-lite" if not args.uri else args.uri, "stages": stages, "bottleneck": bottleneck(stages),
+        "batch_size": args.batch_size, "forward_batch": encoder.forward_batch, "decode": encoder.decode,
+        "workers": args.workers, "images": args.images, "image_side": args.image_side,
+        "stored": rows, "full_path_img_s": sig(full), "raw_forward_img_s": sig(raw),
+        "raw_forward_whole_batch_img_s": sig(whole), "naive_img_s": sig(slow),
+        "full_vs_raw": round(full / raw, 3), "full_vs_naive": round(full / slow, 3),
+        "full_vs_slowest_stage": round(full / min(stages.values()), 3),
+        "store": "milvus-lite" if not args.uri else args.uri, "stages": {k: sig(v) for k, v in stages.items()},
+        "bottleneck": bottleneck(stages),
+        "pretrained": not args.random_init,
     }  # fmt: skip
     if args.memory_images:
         cmd = [sys.executable, "-m", "benchmarks.embed", "--memory-child", *_forward_flags(args)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         result["memory"] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
+
+
+def sig(value: float) -> float:
+    """A rate to 4 significant digits (ratios are taken before rounding)."""
+    return float(f"{value:.4g}")
 
 
 def _decode(data: bytes, encoder) -> np.ndarray:
@@ -264,6 +311,8 @@ def _forward_flags(args: argparse.Namespace) -> list[str]:
     return [
         "--memory-images", str(args.memory_images), "--batch-size", str(args.batch_size), "--device", args.device,
         "--workers", str(args.workers), "--model", args.model, "--image-side", str(args.image_side),
+        "--decode", args.decode, "--forward-batch", str(args.forward_batch), "--read-threads", str(args.read_threads),
+        *(["--random-init"] if args.random_init else []),
     ]  # fmt: skip
 
 
@@ -277,6 +326,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     workers = get_settings().embed_workers
     parser.add_argument("--workers", type=int, default=workers, help="decoding processes (-1: auto)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--decode",
+        default="auto",
+        choices=["auto", "cpu", "device"],
+        help="Pillow in DataLoader workers (cpu), nvJPEG batches on the model's device, or auto",
+    )
+    parser.add_argument("--forward-batch", type=int, default=0, help="images per forward call (0: the encoder's auto)")
+    parser.add_argument("--read-threads", type=int, default=8, help="threads reading bytes (device decoding)")
+    parser.add_argument(
+        "--random-init",
+        action="store_true",
+        help="speed only: the same model without loading its weights (a machine without the weights)",
+    )
     parser.add_argument("--model", default="tf_efficientnet_lite0")
     parser.add_argument("--image-side", type=int, default=600, help="longest side of the synthetic photos")
     parser.add_argument("--rounds", type=int, default=8, help="full/raw alternations (load drift hits both)")
@@ -284,6 +346,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--memory-images", type=int, default=0, help="also measure peak RSS embedding this many")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--uri", default=None, help="store into this Milvus (default: a temporary Milvus Lite file)")
+    parser.add_argument(
+        "--start-server", action="store_true", help="store into a Milvus standalone started for the run"
+    )
     parser.add_argument("--out", default=None, help="write the JSON result here too")
     return parser.parse_args(argv)
 

@@ -91,31 +91,71 @@ def embed_rows(
     return writer.written
 
 
-class BackgroundWriter:
-    """Upserts batches on one background thread, so storing batch n overlaps embedding batch n+1.
+RPC_BYTES = 16 * 1024**2  # a server's insert batch: well under the 64 MB gRPC message cap
 
-    At most ``depth`` batches wait; the first failure is re-raised on the next call or on exit (nothing after it
-    is written).
+
+def row_bytes(row: dict[str, Any], dim: int) -> int:
+    """What one row weighs on the wire, roughly: its float32 vector and the text of its metadata."""
+    return 4 * dim + sum(len(str(v)) for v in row.values()) + 64
+
+
+class BackgroundWriter:
+    """Upserts on one background thread, so storing overlaps embedding; batches sized by bytes, not rows.
+
+    Batches handed to :meth:`upsert` are coalesced until they weigh ``max_bytes`` (default: 16 MiB for a Milvus
+    server, where each call is a round trip and the gRPC cap is 64 MB; 0 for Milvus Lite, whose upserts cost per
+    row whatever their batch, so each batch is written as soon as it comes); a batch heavier than ``max_bytes`` is
+    split. At most ``depth`` writes wait; the first failure is re-raised on the next call or on exit (nothing
+    after it is written).
     """
 
-    def __init__(self, index: Any, depth: int = 2) -> None:
+    def __init__(self, index: Any, depth: int = 2, max_bytes: int | None = None) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self.index, self.depth, self.written = index, depth, 0
+        from embedding.lock import is_lite
+
+        self.index, self.depth, self.written, self.calls = index, depth, 0, 0
+        self.max_bytes = (
+            (0 if is_lite(str(getattr(index, "uri", ""))) else RPC_BYTES) if max_bytes is None else max_bytes
+        )
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="milvus-upsert")
         self._pending: list[Any] = []
+        self._rows: list[dict[str, Any]] = []
+        self._vectors: list[Any] = []
+        self._bytes = 0
 
     def upsert(self, rows: list[dict[str, Any]], vectors: Any) -> None:
-        """Queue one batch (waits while ``depth`` batches are pending)."""
+        """Queue one batch; it is written once ``max_bytes`` have gathered (waits while ``depth`` writes wait)."""
+        dim = vectors.shape[1] if len(vectors) else 0
+        for row, vector in zip(rows, vectors, strict=True):
+            size = row_bytes(row, dim)
+            if self._rows and self._bytes + size > self.max_bytes:
+                self._flush()
+            self._rows.append(row)
+            self._vectors.append(vector)
+            self._bytes += size
+        if self._bytes >= self.max_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        import numpy as np
+
+        if not self._rows:
+            return
         while len(self._pending) >= self.depth:
             self.written += self._pending.pop(0).result()
+        rows, vectors = self._rows, np.stack(self._vectors)
+        self._rows, self._vectors, self._bytes = [], [], 0
         self._pending.append(self._pool.submit(self.index.upsert, rows, vectors))
+        self.calls += 1
 
     def __enter__(self) -> BackgroundWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
+            if exc[0] is None:
+                self._flush()
             for future in self._pending:
                 self.written += future.result()
         finally:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     colour_weight: float = Field(0.5, ge=0, description="Weight of the colour histogram in each vector (0: off).")
     embed_batch_size: int = Field(32, ge=1)
     embed_workers: int = Field(-1, ge=-1, description="Decoding processes (0: inline; -1: auto, see embedding.loader).")
+    embed_decode: str = Field("auto", pattern="^(auto|cpu|device)$", description="nvJPEG on the GPU, Pillow, or auto.")
+    embed_forward_batch: int = Field(0, ge=0, description="Images per forward call (0: auto, 8 on CPU).")
+    embed_read_threads: int = Field(8, ge=1, description="Threads reading image bytes for GPU decoding.")
     device: str = Field("auto", description="'auto' uses CUDA when present, else CPU.")
 
     min_image_side: int = Field(64, ge=1, description="Images smaller than this (pixels) fail validation.")

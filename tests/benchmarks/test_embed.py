@@ -15,11 +15,14 @@ def test_the_slowest_stage_is_the_bottleneck():
     assert bottleneck({"decode_img_s": 40.0, "raw_forward_img_s": 9.0, "store_rows_s": 700.0}) == "raw_forward_img_s"
 
 
-def test_bench_embed_stores_every_image_and_measures_each_stage():
-    out = run(parse_args(TINY))
+@pytest.mark.parametrize("decode", ["cpu", "device"])
+def test_bench_embed_stores_every_image_and_measures_each_stage(decode):
+    out = run(parse_args([*TINY, "--decode", decode, "--random-init"]))
     assert out["stored"] == 12 and out["store"] == "milvus-lite" and out["device"] == "cpu"
+    assert out["decode"] == decode and out["forward_batch"] == 4 and out["pretrained"] is False
     stages = out["stages"]
-    assert set(stages) == {"decode_img_s", "raw_forward_img_s", "store_rows_s"}
+    assert set(stages) == {"read_img_s", "decode_img_s", "raw_forward_img_s", "store_rows_s"}
+    assert out["full_vs_slowest_stage"] == pytest.approx(out["full_path_img_s"] / min(stages.values()), rel=0.05)
     assert all(rate > 0 for rate in stages.values()), stages
     assert out["bottleneck"] == bottleneck(stages)
     assert stages["raw_forward_img_s"] == out["raw_forward_img_s"]

@@ -70,3 +70,26 @@ def test_a_legacy_collection_named_like_the_alias_is_a_clear_error(lake, small_s
     write_batch(lake, "shop", "2026-11-01", [0])
     with pytest.raises(CatalogIndexError, match="predates versioned collections"):
         embed_catalog("2026-11-01", lake, small_settings)
+
+
+def test_writer_sizes_insert_batches_by_bytes_and_stores_every_row_once(tmp_path):
+    import numpy as np
+
+    from embedding.catalog import RPC_BYTES, BackgroundWriter, row_bytes
+
+    rows = [{"sha256": f"{i:064x}", "title": "t" * (i % 7)} for i in range(50)]
+    vectors = np.random.default_rng(0).standard_normal((50, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    with CatalogIndex(str(tmp_path / "w.db"), "w", 16) as index:
+        index.ensure()
+        sizes: list[int] = []
+        real = index.upsert
+        index.upsert = lambda r, v: sizes.append(sum(row_bytes(x, 16) for x in r)) or real(r, v)  # a spy
+        cap = 10 * row_bytes(rows[0], 16)
+        with BackgroundWriter(index, max_bytes=cap) as writer:
+            for start in range(0, 50, 3):  # small batches from the model, coalesced up to the cap
+                writer.upsert(rows[start : start + 3], vectors[start : start + 3])
+        assert writer.written == 50 == index.count() and writer.calls == len(sizes) < 17
+        assert max(sizes) <= cap and sum(sizes) == sum(row_bytes(r, 16) for r in rows)
+        assert BackgroundWriter(index).max_bytes == 0  # Milvus Lite: each batch at once (its cost is per row)
+    assert RPC_BYTES < 64 * 1024**2  # a server's batches stay under the gRPC message cap
