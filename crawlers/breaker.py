@@ -10,7 +10,8 @@ The breaker opens after ``FTI_BLOCKED_AFTER`` (20) refusals in a row, or when th
 ``FTI_BLOCKED_AFTER_SECONDS`` (45 s) — whichever comes first, so a walled source stops within a minute even at
 polite crawl rates instead of walking its whole sitemap for an hour. Opening records the stop
 (:mod:`crawlers.stops`: ``stopped: blocked-by-site`` and the one-line ``status`` in the health) and closes the
-spider. Any page the site does serve (a product, a 404) closes the count again.
+spider. Any page the site does serve (a product, a 404) closes the count again. Once open, no new page is sent; those
+already handed to the downloader (at most ``CONCURRENT_REQUESTS``) still go out at the polite rate.
 
 It watches the spider's own pages only: robots.txt and media downloads (requests without a callback) are judged
 elsewhere, and API spiders (``bot_wall_breaker = False``) read their APIs' error payloads themselves.
@@ -81,9 +82,18 @@ class BotWallBreaker:
             raise NotConfigured
         return cls(crawler, threshold, crawler.settings.getfloat("FTI_BLOCKED_AFTER_SECONDS", 45.0))
 
+    @staticmethod
+    def _watched(request, spider) -> bool:
+        return request.callback is not NO_CALLBACK and getattr(spider, "bot_wall_breaker", False)
+
+    def process_request(self, request, spider=None):  # noqa: D102 (Scrapy hook)
+        if self.open and self._watched(request, spider or self.crawler.spider):  # queued before the circuit opened
+            raise BlockedBySite(f"{REASON}: circuit open, {request.url} not requested")
+        return None
+
     def process_response(self, request, response, spider=None):  # noqa: D102 (Scrapy hook)
         spider = spider or self.crawler.spider
-        if request.callback is NO_CALLBACK or not getattr(spider, "bot_wall_breaker", False):
+        if not self._watched(request, spider):
             return response
         self.pages += 1
         why = refusal(response)

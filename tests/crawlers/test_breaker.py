@@ -71,6 +71,9 @@ def test_breaker_opens_after_n_refusals_in_a_row_and_a_served_page_closes_the_co
     assert breaker.process_response(robots, html("", 403), spider).status == 403  # not the spider's page
     feed(html(fixture("challenge_cloudflare.html")))
     assert breaker.open and crawler.stats.get_value("fti/stopped") == "blocked-by-site"
+    with pytest.raises(BlockedBySite, match="circuit open"):  # pages still queued are not sent any more
+        breaker.process_request(Request("http://127.0.0.1:9/p/2.html", callback=spider.parse_product), spider)
+    assert breaker.process_request(robots, spider) is None
     assert crawler.stats.get_value("fti/skipped/blocked-by-site") == 5
     assert crawler.stats.get_value("fti/stop_detail") == {
         "reason": "blocked-by-site", "what": "blocked by the site", "requests": 6, "refusals_in_a_row": 3,
@@ -108,7 +111,7 @@ def test_a_walled_shop_stops_early_and_validation_says_so_plainly(use_sources):
         pages = [p for p in site.paths() if p.startswith("/p/")]
     health = summary["health"]
     assert summary["finish_reason"] == "blocked_by_site" and health["stopped"] == "blocked-by-site"
-    assert 20 <= len(pages) < 40  # stopped after 20 refusals in a row (plus those in flight), not 300 pages
+    assert 20 <= len(pages) < 40  # 20 refusals in a row, plus those already in the downloader; not 300 pages
     assert health["skipped"]["blocked-by-site"] >= 20 and summary["rows"] == 0
     requests = health["stop_detail"]["requests"]
     assert health["status"] == (f"loopback_walled: blocked by the site after {requests} requests; nothing stored; "

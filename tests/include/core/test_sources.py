@@ -67,7 +67,7 @@ def test_registry_entries_match_what_the_sites_declare():
     assert (
         registry.get("fashion_vignette").args["feed_url"] == "https://fashionvignette.blogspot.com/feeds/posts/default"
     )
-    robots = (Path(__file__).parents[2] / "crawlers" / "fixtures" / "robots_asos.txt").read_text()
+    robots = (Path(__file__).parents[2] / "crawlers" / "fixtures" / "robots_asos.txt").read_bytes()
     declared = list(sitemap_urls_from_robots(robots, base_url="https://www.asos.com/robots.txt"))
     assert registry.get("asos").args["sitemap_url"] in declared  # a Sitemap: line of asos.com/robots.txt
     pinterest = [s for s in registry.sources if s.spider == "pinterest_search"]
