@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.fti-installed
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .PHONY: venv demo test test-fast lint format bench-embed bench-search bench-crawl bench-rank bench-quality clean
-.PHONY: bench-forecast
+.PHONY: bench-forecast bench-parse-pages bench-bot-wall
 .PHONY: airflow up down
 
 $(STAMP): pyproject.toml
@@ -37,6 +37,14 @@ bench-search: $(STAMP)  ## 100k vectors, 1k queries: Milvus Lite and Milvus serv
 
 bench-crawl: $(STAMP)  ## crawl throughput: our full pipeline vs a fetch-only Scrapy spider, loopback shop
 	$(BIN)/python -m benchmarks.crawl --pages 300
+
+FTI_REAL_PAGES ?= ../shared/data/real-pages
+
+bench-parse-pages: $(STAMP)  ## fti parse-page on the real saved retailer pages and the Instagram API sample
+	$(BIN)/python -m benchmarks.parse_pages --pages $(FTI_REAL_PAGES)
+
+bench-bot-wall: $(STAMP)  ## how soon a bot-walled loopback shop is stopped at production politeness (goal <= 60 s)
+	$(BIN)/python -m benchmarks.bot_wall --pages 2000
 
 FTI_REAL_IMAGES ?= ../shared/data/fashion-product-images
 BENCH_QUALITY_FLAGS ?= --subset 400 --size 128 --epochs 2 --out .fti/bench-quality.json

@@ -29,6 +29,7 @@ from twisted.internet.threads import deferToThread
 
 from crawlers.guard import BlockedRequest
 from crawlers.images import inspect_image, stored_jpeg
+from crawlers.stops import last_good_batch, status_line
 from include.core.lake import Lake, LocalLake, open_lake
 from include.core.layout import HEALTH, IMAGES_PREFIX, MANIFEST, MANIFEST_COLUMNS
 
@@ -239,6 +240,8 @@ class ManifestPipeline:
             "retry_wait_s": stats.get("fti/retry_wait_s", 0),
             "http_cache_hits": stats.get("httpcache/hit", 0),
             "stopped": stopped,
+            "stop_detail": stats.get("fti/stop_detail"),  # bot wall or rate limit (crawlers.stops)
+            "throttle_wait_s": stats.get("fti/throttle_wait_s", 0),
             "source_skipped": stats.get("fti/source_skipped"),
             "duration_s": round(time.monotonic() - self.started, 2),
         }
@@ -248,6 +251,11 @@ class ManifestPipeline:
 
         health = self.health()
         manifest_key = self.prefix + MANIFEST
+        if health["stop_detail"]:  # stopped by a bot wall or a rate limit: say so in one line (crawlers.stops)
+            kept = not self.rows and self.lake.exists(manifest_key)
+            last_good = last_good_batch(self.lake, self.source["kind"], self.source["source"])
+            health["status"] = status_line({**health, "kept_previous_batch": kept}, last_good)
+            log.error("%s", health["status"])
         if health["source_skipped"] and not self.rows:
             if self.lake.exists(manifest_key):
                 health["kept_previous_batch"] = True

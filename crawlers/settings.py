@@ -33,7 +33,12 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.guard.AddressGuardMiddleware": 50,  # before robots.txt, the HTTP cache and redirects
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.politeness.RetryAfterMiddleware": 550,
+    "crawlers.breaker.BotWallBreaker": 540,  # sees each page after its retries and redirects
 }
+FTI_BLOCKED_AFTER = 20  # bot wall: refusals in a row (403 / challenge pages) that stop a source
+FTI_BLOCKED_AFTER_SECONDS = 45.0  # ... or seconds of nothing but refusals (at least 3)
+FTI_API_USAGE_SLOW = 75.0  # Graph API usage headers: wait before the next call from this percent
+FTI_API_USAGE_STOP = 95.0  # ... and stop cleanly from this one
 EXTENSIONS = {"crawlers.budget.ByteBudget": 500}
 FTI_MAX_BYTES = 0  # bytes per crawl (pages + images); set per crawl from FTI_MAX_BYTES_PER_CRAWL, 0 = no cap
 

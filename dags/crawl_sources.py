@@ -10,8 +10,10 @@ One DAG per source in `include/core/sources.yaml` (generated from the registry; 
 * A validated batch updates the Asset `fti_catalog_batches` (portals) or `fti_social_batches` (social), which
   schedules `embed_catalog` and `rank_trends`.
 
-A social source without credentials is skipped: the crawl logs why, `validate` ends *skipped* and no Asset
-event is sent.
+A social source without credentials (or rate-limited by its API before it got anything) is skipped: the crawl
+logs why, `validate` ends *skipped* with that reason and no Asset event is sent. A source whose site answers
+with a bot wall is stopped after 20 refusals in a row; `validate` then **fails** with one plain line, e.g.
+`asos: blocked by the site after 40 requests; nothing stored; last good batch 2026-11-29`.
 
 **Rerun / backfill a date:** trigger with the `date` param (or clear the run of that logical date): the batch of
 that date is replaced, never duplicated. A range of dates: `fti_backfill`. `max_items` caps a trial crawl.
@@ -69,7 +71,8 @@ def build(source: Source):
             if result.get("skipped"):  # e.g. no credentials: no Asset event, so nothing downstream runs for it
                 from airflow.sdk.exceptions import AirflowSkipException
 
-                raise AirflowSkipException(f"{source.name} skipped by its crawl: {result['skipped']}")
+                why = result.get("status") or f"{source.name} skipped by its crawl: {result['skipped']}"
+                raise AirflowSkipException(why)
             yield Metadata(asset, extra={"dt": result["dt"], "source": source.name, "rows": result["rows"]})
             return result
 

@@ -1,10 +1,14 @@
-"""What every FTI spider shares: counted skips and API credentials."""
+"""What every FTI spider shares: counted skips, API credentials kept out of URLs and logs, clean stops."""
 
 from __future__ import annotations
 
 import os
 
 import scrapy
+from scrapy.exceptions import CloseSpider
+
+from crawlers.redaction import protect_logs
+from crawlers.stops import record_stop
 
 
 class FTISpider(scrapy.Spider):
@@ -15,6 +19,11 @@ class FTISpider(scrapy.Spider):
     """
 
     bound_args: dict = {}
+    bot_wall_breaker = True  # crawlers.breaker watches this spider's pages
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        protect_logs()  # token query parameters and bearer credentials never reach a log line
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):  # noqa: D102 (Scrapy hook)
@@ -35,11 +44,23 @@ class FTISpider(scrapy.Spider):
         """Count one parsed page or API response."""
         self.crawler.stats.inc_value("fti/pages")
 
+    def stop(self, reason: str, what: str, **facts) -> None:
+        """Stop the source cleanly and say why (:func:`crawlers.stops.record_stop`); in-flight items still land.
+
+        Raises:
+            CloseSpider: always (Scrapy closes the spider when a callback raises it).
+        """
+        record_stop(self.crawler, reason, what, requests=self.crawler.stats.get_value("fti/pages", 0), **facts)
+        self.logger.error("%s: %s; stopping", self.name, what)
+        raise CloseSpider(reason.replace("-", "_"))
+
 
 class APISpider(FTISpider):
-    """A spider of an official JSON API: root URL, token, page size; error statuses reach the callbacks."""
+    """A spider of an official JSON API: root URL, token (sent in the ``Authorization`` header only, and scrubbed
+    from every log line), page size; error statuses reach the callbacks, which read the API's error payloads."""
 
-    handle_httpstatus_list = [400, 401, 403]
+    handle_httpstatus_list = [400, 401, 403, 404, 429, 500, 503]
+    bot_wall_breaker = False
 
     def __init__(
         self,
@@ -54,6 +75,11 @@ class APISpider(FTISpider):
         self.conn_id = conn_id
         self.token = resolve_token(token, conn_id)
         self.page_size = int(page_size)
+        protect_logs(self.token)
+
+    def api_headers(self) -> dict[str, str]:
+        """The headers of every API call: the token as a Bearer credential, JSON wanted."""
+        return {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
 
 
 def resolve_user(user_id: str | None, conn_id: str | None) -> str | None:

@@ -19,6 +19,7 @@ from scrapy.http import HtmlResponse
 
 from crawlers.items import MediaItem
 from crawlers.spiders.base import FTISpider
+from crawlers.urls import best_from_srcset
 
 DEFAULT_IMAGE_SELECTOR = "article img, .post-body img, .entry-content img"
 LAZY_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "data-orig-file", "data-large-file")
@@ -127,24 +128,6 @@ def wordpress_page(feed_url: str, page: int) -> str:
     parts = urlsplit(feed_url)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != "paged"] + [("paged", str(page))]
     return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def best_from_srcset(srcset: str) -> str | None:
-    """The widest candidate of a ``srcset`` (``url 640w, url 1280w`` or ``url 1x, url 2x``)."""
-    best, best_size = None, -1.0
-    for candidate in srcset.split(","):
-        bits = candidate.strip().split()
-        if not bits:
-            continue
-        size = 1.0
-        if len(bits) > 1 and bits[1][-1:] in ("w", "x"):
-            try:
-                size = float(bits[1][:-1])
-            except ValueError:
-                size = 1.0
-        if size > best_size:
-            best, best_size = bits[0], size
-    return best
 
 
 def image_url(img: scrapy.Selector) -> str | None:

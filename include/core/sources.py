@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
@@ -21,6 +23,7 @@ class Source(BaseModel):
     schedule: str = "@daily"
     enabled: bool = True
     allow_private: bool = False
+    editorial: bool = False  # a magazine or blog: its images are looks, not products for sale
     args: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -31,6 +34,10 @@ class Source(BaseModel):
             raise ValueError(f"source {self.name}: a social source needs a horizon (current | upcoming)")
         if self.kind == "portal" and self.horizon is not None:
             raise ValueError(f"source {self.name}: only social sources have a horizon")
+        for value in self.args.values():
+            host = (urlsplit(value).hostname or "") if isinstance(value, str) and "://" in value else ""
+            if host.endswith(".blogspot.com") and not re.fullmatch(r"[a-z0-9-]+\.blogspot\.com", host):
+                raise ValueError(f"source {self.name}: {host} cannot be a Blogger blog (its name has no dots)")
         return self
 
     def resolved_args(self, demo_web_url: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ FAULT_SKUS = (
     "fault-html-as-jpeg",
     "fault-bomb",
     "fault-tiny",
+    "fault-challenge",  # a bot wall's answer: HTTP 403 with Cloudflare's challenge page
 )
 
 

@@ -7,10 +7,12 @@ Routes (absolute URLs are built from the request's ``Host`` header):
 - ``/img/<image_id>.jpg`` (``p-<sku>`` product shots, ``s-<post_id>`` social photos; ``?size=150x150`` thumbs)
 - ``/social/instagram/v21.0/ig_hashtag_search`` and ``/social/instagram/v21.0/<hashtag_id>/recent_media``
   (Instagram Graph API shapes, cursor paging)
-- ``/social/pinterest/v5/search/pins`` (Pinterest API v5 shapes, bookmark paging, Bearer auth)
+- ``/social/pinterest/v5/search/partner/pins`` and ``/social/pinterest/v5/boards/<board_id>/pins`` (Pinterest API
+  v5 shapes, bookmark paging, Bearer auth)
 
-With ``faults=True`` it also serves broken things crawlers must survive (see ``FAULT_SKUS``), a feed item
-without ``media_url`` and one HTTP 429 on the first request for a second page of an instagram feed.
+With ``faults=True`` it also serves broken things crawlers must survive (see ``FAULT_SKUS``: a bot wall's challenge
+page among them), an album without images and, once, usage headers near the limit on a second page of an
+Instagram feed (the crawler slows down).
 
 The shop routes live in :mod:`include.demo.shop` and the social API routes in
 :mod:`include.demo.social_api`; this module holds the shared state, the dispatching request handler and
@@ -29,10 +31,11 @@ from urllib.parse import parse_qs
 
 from include.demo.app import FAULT_SKUS, App
 from include.demo.shop import ShopRoutes
-from include.demo.social_api import FAULT_POST_ID, IG_AUTH_ERROR, IG_BASE, PIN_BASE, SocialApiRoutes
+from include.demo.social_api import DEMO_BOARD_ID, FAULT_POST_ID, IG_AUTH_ERROR, IG_BASE, PIN_BASE, SocialApiRoutes
 from include.demo.world import World, build_world
 
-__all__ = ["FAULT_POST_ID", "FAULT_SKUS", "IG_AUTH_ERROR", "IG_BASE", "PIN_BASE", "DemoWeb", "run_demo_web"]
+__all__ = ["DEMO_BOARD_ID", "FAULT_POST_ID", "FAULT_SKUS", "IG_AUTH_ERROR", "IG_BASE", "PIN_BASE", "DemoWeb",
+           "run_demo_web"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 _HOST_OK = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")
@@ -113,7 +116,8 @@ _ROUTES = [
     (re.compile(r"^/img/(?P<image_id>[A-Za-z0-9_-]+)\.jpg$"), "image"),
     (re.compile(rf"^{IG_BASE}/ig_hashtag_search$"), "ig_search"),
     (re.compile(rf"^{IG_BASE}/(?P<tag_id>\d+)/recent_media$"), "ig_recent"),
-    (re.compile(rf"^{PIN_BASE}/search/pins$"), "pin_search"),
+    (re.compile(rf"^{PIN_BASE}/search/partner/pins$"), "pin_search"),
+    (re.compile(rf"^{PIN_BASE}/boards/(?P<board_id>\d+)/pins$"), "board_pins"),
 ]
 
 

@@ -1,8 +1,11 @@
-"""The shops of the demo web: sitemaps, product pages (schema.org Product JSON-LD, og:image) and images.
+"""The shops of the demo web: sitemaps, product pages (schema.org JSON-LD, Open Graph) and images.
 
-:class:`ShopRoutes` holds the route handlers and is mixed into the request handler of
-:mod:`include.demo.server`. With faults on, the boutique also lists the misbehaving products of
-``FAULT_SKUS`` and ``/img/p-fault-*.jpg`` serves broken images (truncated, HTML, a decompression bomb, tiny).
+The boutique's pages carry a ``Product`` with one ``Offer`` and an absolute ``og:image``; the outlet's, like many
+real shops, a ``ProductGroup`` whose ``hasVariant`` sizes each have an offer and a relative image URL, and no
+``og:image``. :class:`ShopRoutes` holds the route handlers and is mixed into the request handler of
+:mod:`include.demo.server`. With faults on, the boutique also lists the misbehaving products of ``FAULT_SKUS``
+(one is answered by a bot wall: HTTP 403, ``cf-mitigated: challenge``) and ``/img/p-fault-*.jpg`` serves broken
+images (truncated, HTML, a decompression bomb, tiny).
 """
 
 from __future__ import annotations
@@ -33,6 +36,14 @@ def _bomb_png() -> bytes:
     ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)  # 8-bit RGB
     idat = zlib.compress(b"\0" * 4096)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+CHALLENGE_PAGE = (
+    b"<!DOCTYPE html><html lang='en-US'><head><title>Just a moment...</title></head><body>"
+    b"<noscript>Enable JavaScript and cookies to continue</noscript><script>"
+    b"window._cf_chl_opt={cType:'managed'};</script>"
+    b"<script src='/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/v1'></script></body></html>"
+)
 
 
 class ShopRoutes:
@@ -69,6 +80,8 @@ class ShopRoutes:
 
     def product_page(self, portal: str, sku: str) -> None:
         prod = self._find_product(portal, sku)
+        if prod is not None and sku == "fault-challenge":
+            return self._send(403, CHALLENGE_PAGE, "text/html; charset=UTF-8", {"cf-mitigated": "challenge"})
         if prod is None:
             return self._send(404, b"<html><body><h1>Product not found</h1></body></html>", "text/html")
         self._send(
@@ -107,6 +120,18 @@ class ShopRoutes:
         self._send(200, data, jpeg, {"Cache-Control": "public, max-age=86400"})
 
 
+def _product_group(ld: dict, prod: Product, offer: dict, page: str) -> dict:
+    """The outlet's JSON-LD: a ``ProductGroup`` of sizes, each with its offer and the image as a relative URL."""
+    variants = [
+        {"@type": "Product", "sku": f"{prod.sku}-{size}", "size": size, "image": f"/img/{prod.image_id}.jpg",
+         "offers": {**offer, "url": f"{page}?size={size}"}}
+        for size in ("S", "M", "L")
+    ]  # fmt: skip
+    group = {k: v for k, v in ld.items() if k not in ("sku", "image", "offers")}
+    return {**group, "@type": "ProductGroup", "productGroupID": prod.sku, "variesBy": ["https://schema.org/size"],
+            "hasVariant": variants}  # fmt: skip
+
+
 def _product_html(prod: Product, base: str, with_meta: bool = True) -> str:
     page = f"{base}/shop/{prod.portal}/p/{prod.sku}.html"
     img = f"{base}/img/{prod.image_id}.jpg"
@@ -114,6 +139,8 @@ def _product_html(prod: Product, base: str, with_meta: bool = True) -> str:
     e = html.escape
     head = ""
     if with_meta:
+        offer = {"@type": "Offer", "price": f"{prod.price:.2f}", "priceCurrency": prod.currency,
+                 "availability": "https://schema.org/InStock", "url": page}  # fmt: skip
         ld = {
             "@context": "https://schema.org",
             "@type": "Product",
@@ -123,19 +150,16 @@ def _product_html(prod: Product, base: str, with_meta: bool = True) -> str:
             "category": prod.category,
             "image": [img],
             "description": prod.description,
-            "offers": {
-                "@type": "Offer",
-                "price": f"{prod.price:.2f}",
-                "priceCurrency": prod.currency,
-                "availability": "https://schema.org/InStock",
-                "url": page,
-            },
+            "offers": offer,
         }
+        if prod.portal == "outlet":
+            ld = _product_group(ld, prod, offer, page)
         ld_text = json.dumps(ld).replace("</", "<\\/")
+        og_image = f'<meta property="og:image" content="{e(img)}">\n' if prod.portal != "outlet" else ""
         head = (
             f'<meta property="og:type" content="product">\n'
             f'<meta property="og:title" content="{e(prod.title)}">\n'
-            f'<meta property="og:image" content="{e(img)}">\n'
+            f"{og_image}"
             f'<meta property="og:url" content="{e(page)}">\n'
             f'<script type="application/ld+json">{ld_text}</script>\n'
         )

@@ -3,6 +3,8 @@
 fti demo              run the whole nightly pipeline through Airflow against the demo web
 fti demo-web          serve the demo web (portals and social APIs) on 127.0.0.1
 fti crawl SOURCE      crawl one source for a date (own process)
+fti parse-page FILE --spider SPIDER [--url URL]
+                      what a spider extracts from one saved page or API answer (offline), as JSON
 fti validate SOURCE   validate a source's batch
 fti embed             embed the date's catalog into Milvus
 fti rank              match, rank and publish the date's report
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from datetime import date
 
 
@@ -53,6 +56,10 @@ def main(argv: list[str] | None = None) -> None:
         p = sub.add_parser(name, help=f"{name} one source")
         p.add_argument("source")
         p.add_argument("--date", default=today)
+    parse = sub.add_parser("parse-page", help="parse one saved page or API answer offline, print its fields")
+    parse.add_argument("file")
+    parse.add_argument("--spider", required=True, help="spider type: jsonld_product, feed_article, ...")
+    parse.add_argument("--url", default=None, help="the URL the file was served at (resolves relative URLs)")
     for name in ("embed", "rank"):
         sub.add_parser(name, help=f"{name} the date's data").add_argument("--date", default=today)
     index = sub.add_parser("index", help="the Milvus catalog collections: status, rollback, reindex")
@@ -82,6 +89,14 @@ def main(argv: list[str] | None = None) -> None:
         from crawlers.crawl import crawl_source
 
         _print(crawl_source(args.source, args.date))
+    elif args.command == "parse-page":
+        from crawlers.parse_page import NothingFound, parse_saved
+
+        try:
+            print(json.dumps(parse_saved(args.file, args.spider, args.url), ensure_ascii=False, sort_keys=True))
+        except NothingFound as exc:
+            print(f"nothing found in {args.file}: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
     elif args.command == "validate":
         from include.ops.stages import validate_source
 

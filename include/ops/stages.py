@@ -13,11 +13,16 @@ from include.core.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
+class SourceBlockedError(RuntimeError):
+    """The crawl was stopped by the site's bot wall and stored nothing; the message is its health's status line."""
+
+
 def validate_source(source_name: str, dt: str, lake: Lake | None = None) -> dict[str, Any]:
     """Validate a source's batch of ``dt``; a failing batch is quarantined and raises.
 
     Raises:
         include.quality.validation.BatchValidationError: the batch failed (it was moved to quarantine).
+        SourceBlockedError: the site's bot wall stopped the crawl before anything was stored.
     """
     from include.core.layout import HEALTH, MANIFEST, VALIDATION, quarantine_prefix
     from include.core.sources import load_registry
@@ -29,10 +34,14 @@ def validate_source(source_name: str, dt: str, lake: Lake | None = None) -> dict
     prefix = batch_prefix(source.kind, source.name, dt)
     quarantined = quarantine_prefix(source.kind, source.name, dt)
     if not lake.exists(prefix + MANIFEST) and lake.exists(prefix + HEALTH):
-        skipped = json.loads(lake.read_text(prefix + HEALTH)).get("source_skipped")
+        health = json.loads(lake.read_text(prefix + HEALTH))
+        skipped, status = health.get("source_skipped"), health.get("status")  # status: crawlers.stops
+        if skipped == "blocked-by-site":
+            raise SourceBlockedError(status or f"{source.name}: blocked by the site; nothing stored")
         if skipped:  # e.g. no credentials: nothing to validate, nothing quarantined, nothing marked validated
-            log.warning("source %s was skipped by its crawl (%s); no batch for %s", source.name, skipped, dt)
-            return {"batch": prefix, "rows": 0, "success": True, "kind": source.kind, "dt": dt, "skipped": skipped}
+            log.warning("source %s was skipped by its crawl (%s); no batch for %s", source.name, status or skipped, dt)
+            return {"batch": prefix, "rows": 0, "success": True, "kind": source.kind, "dt": dt, "skipped": skipped,
+                    **({"status": status} if status else {})}  # fmt: skip
     if not lake.exists(prefix + MANIFEST) and lake.exists(quarantined + MANIFEST):
         raise BatchValidationError(
             f"batch {prefix} was quarantined by an earlier attempt; see {lake.uri(quarantined + VALIDATION)} "

@@ -140,6 +140,8 @@ def render_report(
         parts.append("<h2>Top designs</h2>")
     for row in table.head(top).itertuples():
         price = f"{row.price:.2f} {row.currency or ''}" if pd.notna(row.price) else ""
+        if getattr(row, "editorial", False):  # a magazine's or blog's look: no price posing as a product
+            price = "<span class='tag'>editorial look · not for sale</span>"
         offers = json.loads(getattr(row, "offers", "[]") or "[]")
         offer_tags = "".join(
             f"<a class='tag' href='{_e(o.get('url'))}'>{_e(o.get('portal'))} {o['price'] if o.get('price') else ''}</a>"

@@ -20,6 +20,8 @@ WINNING_DESIGNS: dict[str, tuple[str, str]] = {
     "price": ("float64", "price of that listing"),
     "currency": ("string", "ISO currency of `price`"),
     "product_url": ("string", "product page of that listing"),
+    "editorial": ("bool", "the listing is a look from an editorial source (magazine, blog), not a product for sale: "
+                  "`price` stays empty"),
     "offers": ("string (JSON)", "all listings: [{portal, product_id, price, currency, url}], cheapest first"),
     "offer_count": ("int64", "number of offers"),
     "image_key": ("string", "lake key of the catalog image"),

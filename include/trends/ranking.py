@@ -6,7 +6,7 @@ Scoring itself lives in :mod:`include.trends.scoring`; the column contract in :m
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import pandas as pd
 
@@ -36,6 +36,7 @@ def build_table(
     dt: str, run_id: str, *, momentum: pd.DataFrame | None = None, themes: Mapping[str, str] | None = None,
     colours: Callable[[str | None], str] | None = None, model_version: str = "", collection: str = "",
     uri: Callable[[str], str] = str, top_n: int = 50, evidence_per_design: int = 5,
+    editorial: Collection[str] = (),
 ) -> pd.DataFrame:  # fmt: skip
     """The ranked table (``TABLE_COLUMNS``), best design first; ties broken by design id so reruns are identical.
 
@@ -54,6 +55,7 @@ def build_table(
         uri: Lake key -> absolute URI.
         top_n: Rows kept.
         evidence_per_design: Evidence posts kept per design.
+        editorial: Names of the editorial sources (``editorial: true`` in the registry): their listings are looks.
     """
     if scores.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TABLE_COLUMNS})
@@ -63,6 +65,7 @@ def build_table(
     for col in ("product_id", "portal", "title", "brand", "price", "currency", "product_url", "image_key"):
         table[col] = [meta.get(d, {}).get(col) for d in ids]
     table["price"] = pd.to_numeric(table["price"], errors="coerce").astype(float).round(2)
+    table["editorial"] = [portal in editorial for portal in table["portal"]]
     table["offers"] = [json.dumps(offers.get(d, []), sort_keys=True) for d in ids]
     table["offer_count"] = [len(offers.get(d, [])) for d in ids]
     table["image_uri"] = [uri(k) if k else None for k in table["image_key"]]

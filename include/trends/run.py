@@ -77,6 +77,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     from embedding.lock import is_lite
     from embedding.matching import EmptyCatalog, NoSocialPosts, match_social
     from include.core.layout import theme_registry_key
+    from include.core.sources import load_registry
     from include.quality.batches import validated_manifest
     from include.reports.html import render_report
     from include.reports.publishing import publish_report, run_id_for
@@ -158,7 +159,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     table = build_table(
         ranked, votes, catalog.meta, catalog.offers, dt, "", momentum=momentum, themes=assignment,
         colours=colours, model_version=model_version, collection=collection, uri=lake.uri,
-        top_n=settings.report_top_n,
+        top_n=settings.report_top_n, editorial={s.name for s in load_registry().sources if s.editorial},
     )  # fmt: skip
     # The run id: the inputs and the tables themselves (a recrawl with the same content keeps it).
     run_id = run_id_for({**inputs, "tables": [sha256_hex(table.to_csv(index=False).encode()),

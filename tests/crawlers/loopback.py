@@ -40,12 +40,14 @@ def fixture(name: str) -> str:
 
 
 class LoopbackSite:
-    """Serve ``routes`` (path with query, or bare path) on 127.0.0.1; ``requests`` lists (time, path) received."""
+    """Serve ``routes`` (path with query, or bare path) on 127.0.0.1; ``requests`` lists (time, path) received,
+    ``headers`` the (path, request headers) of each."""
 
     def __init__(self, routes: dict[str, Route] | None = None) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[tuple[float, str]] = []
         self.hits: dict[str, int] = {}
+        self.headers: list[tuple[str, dict[str, str]]] = []
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,6 +58,7 @@ class LoopbackSite:
 
             def do_GET(self):
                 site.requests.append((time.monotonic(), self.path))
+                site.headers.append((self.path, dict(self.headers.items())))
                 reply = site.reply(self.path)
                 body = reply.body.replace("{base}", site.url) if isinstance(reply.body, str) else reply.body
                 data = body.encode() if isinstance(body, str) else body

@@ -50,7 +50,7 @@ def test_retail_crawl_obeys_robots_keeps_availability_replays_cache_and_stops_at
         "COAT-1": {"title": "Wool-blend double-breasted coat", "brand": "Acme", "price": 189.0, "currency": "GBP",
                    "availability": "OutOfStock"},  # JSON-LD
         "SHIRT-2": {"title": "Relaxed linen shirt", "brand": "Acme", "price": 59.0, "currency": "GBP",
-                    "availability": "in stock"},  # Open Graph product tags, no JSON-LD
+                    "availability": "InStock"},  # Open Graph product tags ("in stock"), no JSON-LD
     }  # fmt: skip
     assert first["health"]["http_cache_hits"] == 0 and first["health"]["stopped"] is None
 

@@ -23,6 +23,15 @@ def test_shipped_registry_is_valid_and_has_both_kinds():
         ({"name": "x", "kind": "portal", "spider": "nope"}, "unknown spider type"),
         ({"name": "x", "kind": "portal", "horizon": "current", "spider": "jsonld_product"}, "only social"),
         ({"name": "Bad Name", "kind": "portal", "spider": "jsonld_product"}, "pattern"),
+        (
+            {
+                "name": "x",
+                "kind": "portal",
+                "spider": "feed_article",
+                "args": {"feed_url": "https://fashion.vignette.blogspot.com/feeds/posts/default"},
+            },
+            "cannot be a Blogger",
+        ),
     ],
 )
 def test_bad_entries_get_clear_errors(tmp_path, entry, message):
@@ -43,3 +52,23 @@ def test_duplicate_names_rejected(tmp_path):
 def test_unknown_source_names_the_known_ones():
     with pytest.raises(KeyError, match="demo_boutique"):
         load_registry().get("nope")
+
+
+def test_registry_entries_match_what_the_sites_declare():
+    """Editorial sites are marked, Blogger names are possible, feeds and sitemaps are the ones sites publish."""
+    from pathlib import Path
+
+    from scrapy.utils.sitemap import sitemap_urls_from_robots
+
+    registry = load_registry()
+    editorial = {s.name for s in registry.sources if s.editorial}
+    assert editorial == {s.name for s in registry.sources if s.spider == "feed_article" and not s.allow_private}
+    assert all(s.kind == "portal" for s in registry.sources if s.editorial)
+    assert (
+        registry.get("fashion_vignette").args["feed_url"] == "https://fashionvignette.blogspot.com/feeds/posts/default"
+    )
+    robots = (Path(__file__).parents[2] / "crawlers" / "fixtures" / "robots_asos.txt").read_bytes()
+    declared = list(sitemap_urls_from_robots(robots, base_url="https://www.asos.com/robots.txt"))
+    assert registry.get("asos").args["sitemap_url"] in declared  # a Sitemap: line of asos.com/robots.txt
+    pinterest = [s for s in registry.sources if s.spider == "pinterest_search"]
+    assert all("query" not in s.args and s.args["term"] and len(s.args["country_code"]) == 2 for s in pinterest)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,12 +16,13 @@ from xml.etree import ElementTree
 import pytest
 from PIL import Image
 
-from include.demo.server import FAULT_SKUS, DemoWeb
+from include.demo.server import DEMO_BOARD_ID, FAULT_SKUS, DemoWeb
 from include.demo.world import World, build_world
 
 IG = "/social/instagram/v21.0"
 PIN = "/social/pinterest/v5"
 FIELDS = "id,media_type,media_url,permalink,caption,like_count,comments_count,timestamp"
+ALBUM_FIELDS = FIELDS + ",children{id,media_type,media_url}"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
@@ -70,15 +70,12 @@ def tag_id(web: DemoWeb, tag: str) -> str:
 
 
 def walk_ig(url: str) -> list[dict]:
-    """Follow ``paging.next`` to the end, honouring one 429 + Retry-After like a polite crawler."""
+    """Follow ``paging.next`` to the end; every answer reports its usage in ``X-App-Usage``."""
     items: list[dict] = []
     while url:
         status, headers, body = fetch(url)
-        if status == 429:
-            assert headers["Retry-After"] == "1"
-            time.sleep(0.05)
-            continue
         assert status == 200, body
+        assert set(json.loads(headers["X-App-Usage"])) == {"call_count", "total_cputime", "total_time"}
         page = json.loads(body)
         items += page["data"]
         url = page.get("paging", {}).get("next")
@@ -109,8 +106,8 @@ def test_sitemaps_and_product_pages(web: DemoWeb, world: World) -> None:
         locs = [e.text for e in ElementTree.fromstring(body).iter(f"{SM}loc")]
         skus = [p.sku for p in world.products_of(portal)]
         assert locs[: len(skus)] == [f"{web.url}/shop/{portal}/p/{s}.html" for s in skus]
-    prod = world.products_of("outlet")[3]
-    page_url = f"{web.url}/shop/outlet/p/{prod.sku}.html"
+    prod = world.products_of("boutique")[3]
+    page_url = f"{web.url}/shop/boutique/p/{prod.sku}.html"
     status, headers, body = fetch(page_url)
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     text = body.decode()
@@ -133,6 +130,13 @@ def test_sitemaps_and_product_pages(web: DemoWeb, world: World) -> None:
     status, headers, data = fetch(img_url)
     assert status == 200 and headers["Content-Type"] == "image/jpeg"
     assert Image.open(io.BytesIO(data)).size == (256, 320)
+    outlet = world.products_of("outlet")[2]
+    text = fetch(f"{web.url}/shop/outlet/p/{outlet.sku}.html")[2].decode()
+    group = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', text, re.S)[1])
+    assert group["@type"] == "ProductGroup" and group["productGroupID"] == outlet.sku and "og:image" not in text
+    sizes = [(v["sku"], v["size"], v["image"], v["offers"]["price"]) for v in group["hasVariant"]]
+    price = f"{outlet.price:.2f}"
+    assert sizes == [(f"{outlet.sku}-{s}", s, f"/img/{outlet.image_id}.jpg", price) for s in ("S", "M", "L")]
 
 
 def test_host_header_drives_absolute_urls(web: DemoWeb) -> None:
@@ -155,7 +159,7 @@ def test_instagram_feed_paging(web: DemoWeb, world: World) -> None:
     assert status == 200 and headers["Content-Type"] == "image/jpeg"
     assert Image.open(io.BytesIO(data)).size == (320, 320)
     page = fetch_json(ig_url(web, tag_id(web, "streetstyle"), limit="500"))[1]
-    assert "next" not in page["paging"] and set(page["paging"]["cursors"]) == {"before", "after"}
+    assert "next" not in page["paging"] and set(page["paging"]["cursors"]) == {"after"}  # no `before` on hashtags
     only_id = fetch_json(ig_url(web, tag_id(web, "streetstyle"), fields="id", limit="2"))[1]
     assert all(set(i) == {"id"} for i in only_id["data"])
 
@@ -176,14 +180,14 @@ def test_instagram_errors(web: DemoWeb) -> None:
     assert fetch_json(ig_url(web, tag_id(web, "emptytag")))[1] == {"data": []}
 
 
-def test_pinterest_search_paging(web: DemoWeb, world: World) -> None:
+def test_pinterest_partner_search_and_board_paging(web: DemoWeb, world: World) -> None:
     auth = {"Authorization": "Bearer pina_demo"}
     items, bookmark = [], None
     while True:
-        query = {"query": "london fashion week", "page_size": "6"}
+        query = {"term": "london fashion week", "country_code": "GB", "limit": "6"}
         if bookmark:
             query["bookmark"] = bookmark
-        status, page = fetch_json(f"{web.url}{PIN}/search/pins?{urlencode(query)}", auth)
+        status, page = fetch_json(f"{web.url}{PIN}/search/partner/pins?{urlencode(query)}", auth)
         assert status == 200 and set(page) == {"items", "bookmark"}
         items += page["items"]
         bookmark = page["bookmark"]
@@ -191,9 +195,7 @@ def test_pinterest_search_paging(web: DemoWeb, world: World) -> None:
             break
     assert [i["id"] for i in items] == [p.post_id for p in world.posts_of("pinterest")]
     pin = items[0]
-    assert re.fullmatch(r"2026-11-01T\d\d:\d\d:\d\d", pin["created_at"])
-    assert pin["link"] == f"https://www.pinterest.com/pin/{pin['id']}/"
-    assert re.fullmatch(r"#[0-9a-f]{6}", pin["dominant_color"]) and isinstance(pin["save_count"], int)
+    assert set(pin) == {"id", "title", "description", "link", "alt_text", "media"}  # SummaryPin
     assert pin["title"] and pin["description"]
     images = pin["media"]["images"]
     assert pin["media"]["media_type"] == "image" and set(images) >= {"150x150", "600x", "1200x"}
@@ -201,10 +203,19 @@ def test_pinterest_search_paging(web: DemoWeb, world: World) -> None:
         status, headers, data = fetch(images[key]["url"])
         assert status == 200 and headers["Content-Type"] == "image/jpeg"
         assert Image.open(io.BytesIO(data)).size == size == (images[key]["width"], images[key]["height"])
-    other = fetch_json(f"{web.url}{PIN}/search/pins?query=anything", auth)[1]
-    assert [i["id"] for i in other["items"]] == [i["id"] for i in items[:25]]
-    status, body = fetch_json(f"{web.url}{PIN}/search/pins?query=x")
+    other = fetch_json(f"{web.url}{PIN}/search/partner/pins?term=anything&country_code=US", auth)[1]
+    assert [i["id"] for i in other["items"]] == [i["id"] for i in items[:10]]  # limit defaults to 10
+    capped = fetch_json(f"{web.url}{PIN}/search/partner/pins?term=x&country_code=US&limit=500", auth)[1]
+    assert len(capped["items"]) == min(50, len(items))  # limit: at most 50
+    assert fetch_json(f"{web.url}{PIN}/search/partner/pins?term=x", auth)[0] == 400  # country_code required
+    status, body = fetch_json(f"{web.url}{PIN}/search/partner/pins?term=x&country_code=US")
     assert status == 401 and body == {"code": 2, "message": "Authentication failed."}
+    status, board = fetch_json(f"{web.url}{PIN}/boards/{DEMO_BOARD_ID}/pins?page_size=250", auth)
+    assert status == 200 and board["bookmark"] is None and len(board["items"]) == len(items)
+    pin = board["items"][0]
+    assert re.fullmatch(r"2026-11-01T\d\d:\d\d:\d\d", pin["created_at"]) and pin["board_id"] == DEMO_BOARD_ID
+    assert re.fullmatch(r"#[0-9a-f]{6}", pin["dominant_color"]) and "save_count" not in pin
+    assert fetch_json(f"{web.url}{PIN}/boards/42/pins", auth) == (404, {"code": 404, "message": "Board not found."})
 
 
 def test_faults(web: DemoWeb) -> None:
@@ -213,6 +224,8 @@ def test_faults(web: DemoWeb) -> None:
         assert f"<loc>{web.url}/shop/boutique/p/{sku}.html</loc>" in sitemap
     page = fetch(f"{web.url}/shop/boutique/p/fault-nojsonld.html")
     assert page[0] == 200 and b"ld+json" not in page[2] and b"og:image" not in page[2]
+    status, headers, body = fetch(f"{web.url}/shop/boutique/p/fault-challenge.html")
+    assert status == 403 and headers["cf-mitigated"] == "challenge" and b"Just a moment..." in body
 
     def image_of(sku: str) -> tuple[int, Any, bytes]:
         text = fetch(f"{web.url}/shop/boutique/p/{sku}.html")[2].decode()
@@ -231,17 +244,21 @@ def test_faults(web: DemoWeb) -> None:
         Image.open(io.BytesIO(data))
     assert Image.open(io.BytesIO(image_of("fault-tiny")[2])).size == (16, 16)
 
-    page = fetch_json(ig_url(web, tag_id(web, "streetstyle"), limit="5"))[1]
+    page = fetch_json(ig_url(web, tag_id(web, "streetstyle"), limit="5", fields=ALBUM_FIELDS))[1]
     album = [i for i in page["data"] if "media_url" not in i]
     assert len(album) == 1 and album[0]["media_type"] == "CAROUSEL_ALBUM"
+    assert album[0]["children"] == {"data": [{"id": "17999999999999998", "media_type": "VIDEO"}]}  # no image
+    assert all("children" not in i for i in page["data"] if i["media_type"] == "IMAGE")
 
 
-def test_first_page_two_request_is_rate_limited(world: World) -> None:
+def test_a_second_page_reports_usage_near_the_limit_once(world: World) -> None:
     with DemoWeb(world, faults=True) as web:
-        first = fetch_json(ig_url(web, tag_id(web, "streetstyle"), limit="5"))[1]
-        status, headers, body = fetch(first["paging"]["next"])
-        assert status == 429 and headers["Retry-After"] == "1" and json.loads(body)["error"]["code"] == 4
-        assert fetch(first["paging"]["next"])[0] == 200
+        first = fetch(ig_url(web, tag_id(web, "streetstyle"), limit="5"))
+        assert json.loads(first[1]["X-App-Usage"])["call_count"] == 12
+        next_url = json.loads(first[2])["paging"]["next"]
+        for expected in (80, 12):  # Instagram reports usage in headers; it never answers 429 + Retry-After
+            status, headers, _ = fetch(next_url)
+            assert status == 200 and json.loads(headers["X-App-Usage"])["call_count"] == expected
 
 
 def test_faults_are_off_by_default(plain: DemoWeb, world: World) -> None:

@@ -25,6 +25,10 @@ def test_report_is_self_contained_with_themes_momentum_and_notes(tmp_path):
     assert html.count("data:image/jpeg;base64,") == 2 + 3 + 1  # 2 products, 3 evidence posts, 1 exemplar
     assert "<polyline" in html and "T01 · red tee" in html and "+50%" in html
     assert "social source x is down" in html and "shop2 12.0" in html and ">rising<" in html
+    assert "editorial look" not in html
+    table["editorial"] = [False, True]  # the second design's listing is a magazine's look
+    html = render_report(lake, table, "2026-11-02", "run-x", themes, trend)
+    assert html.count("editorial look · not for sale") == 1
 
 
 def test_momentum_plot_has_one_line_per_design():

@@ -50,3 +50,17 @@ def test_top_n_and_empty_input():
     assert len(rank_designs(frame(rows), "2026-11-01", 0.5, 0.0, top_n=3)) == 3
     empty = rank_designs(pd.DataFrame(columns=list(match("p", "d", 1).keys())), "2026-11-01")
     assert empty.empty and list(empty.columns) == TABLE_COLUMNS
+
+
+def test_editorial_listings_are_flagged_as_looks_not_products():
+    from include.trends.designs import meta_from_matches
+    from include.trends.ranking import build_table
+    from include.trends.scoring import ScoringParams, score_designs, weighted_votes
+
+    rows = [match("p1", "a", 0.9), {**match("p2", "b", 0.85), "portal": "vogue_uk", "price": None, "currency": None}]
+    votes = weighted_votes(frame(rows), None, "2026-11-01", ScoringParams(threshold=0.5, min_source_posts=1))
+    table = build_table(score_designs(votes), votes, meta_from_matches(frame(rows)), {}, "2026-11-01", "run-x",
+                        editorial={"vogue_uk"})  # fmt: skip
+    assert list(table.columns) == TABLE_COLUMNS
+    assert dict(zip(table.design_id, table.editorial, strict=True)) == {"a": False, "b": True}
+    assert table.set_index("design_id").loc["b", "price"] != table.set_index("design_id").loc["b", "price"]  # NaN
