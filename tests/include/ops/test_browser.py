@@ -41,8 +41,11 @@ def page(stack, tmp_path_factory):
         )  # fmt: skip
         context.set_default_timeout(45_000)
         pg = context.new_page()
-        pg.goto(stack.af.url + "/")
-        pg.wait_for_url("**/auth/login**")
+        # The SPA sends a visitor with no session to the login page through one or two client-side redirects;
+        # waiting for the form (not for one navigation, which the next redirect may abort) survives both.
+        pg.goto(stack.af.url + "/", wait_until="commit")
+        pg.locator("input[name=username]").wait_for()
+        assert "/auth/login" in pg.url, pg.url
         pg.fill("input[name=username]", "admin")
         pg.fill("input[name=password]", stack.af.password)
         pg.screenshot(path=ARTIFACTS / "00_login.png")
