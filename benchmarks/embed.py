@@ -7,8 +7,9 @@ Three paths over the same synthetic product photos (JPEG files in a temporary la
 
 * **full path**: files → read, decode, resize (Pillow in DataLoader workers on a CPU; reader threads and nvJPEG
   batches on the model's GPU with ``--decode device``, the default on CUDA) → model (channels_last,
-  inference_mode, bf16 autocast on CUDA, forward calls of ``forward_batch`` images) → unit vectors + colour
-  histogram → stored by the background writer in insert batches sized by bytes (what the embed stage does);
+  inference_mode, bf16 autocast on CUDA and on CPUs with native bf16 (``--precision``), forward calls of
+  ``forward_batch`` images) → unit vectors + colour histogram → stored by the background writer in insert
+  batches sized by bytes (what the embed stage does);
 * **raw forward**: timm's forward alone on a pre-decoded batch already on the device, called on the same chunks
   as the full path (alternated with it in ``--rounds`` slices, so that load from other processes hits both
   alike); ``raw_forward_whole_batch_img_s`` is one call on the whole batch, for reference;
@@ -98,8 +99,7 @@ def raw_forward(encoder, batch: np.ndarray, rounds: int, chunk: int | None = Non
 
     x = torch.from_numpy(batch).to(encoder.device).contiguous(memory_format=torch.channels_last)
     parts = x.split(chunk or encoder.forward_batch)
-    cuda = encoder.device.startswith("cuda")
-    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+    with torch.inference_mode(), encoder.autocast():
         for part in parts:
             encoder.model(part)
         _sync(encoder.device)
@@ -223,6 +223,7 @@ def make_encoder(args: argparse.Namespace):
     return Encoder(
         args.model, not args.random_init, args.device, args.batch_size, colour_weight=0.5, workers=args.workers,
         decode=args.decode, forward_batch=args.forward_batch, read_threads=args.read_threads,
+        precision=args.precision,
     )  # fmt: skip
 
 
@@ -280,6 +281,7 @@ def run(args: argparse.Namespace) -> dict:
         "device": encoder.device, "gpu": torch.cuda.get_device_name() if encoder.device.startswith("cuda") else None,
         "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "model": args.model,
         "batch_size": args.batch_size, "forward_batch": encoder.forward_batch, "decode": encoder.decode,
+        "precision": encoder.precision,
         "workers": args.workers, "images": args.images, "image_side": args.image_side,
         "stored": rows, "full_path_img_s": sig(full), "raw_forward_img_s": sig(raw),
         "raw_forward_whole_batch_img_s": sig(whole), "naive_img_s": sig(slow),
@@ -311,7 +313,8 @@ def _forward_flags(args: argparse.Namespace) -> list[str]:
     return [
         "--memory-images", str(args.memory_images), "--batch-size", str(args.batch_size), "--device", args.device,
         "--workers", str(args.workers), "--model", args.model, "--image-side", str(args.image_side),
-        "--decode", args.decode, "--forward-batch", str(args.forward_batch), "--read-threads", str(args.read_threads),
+        "--decode", args.decode, "--forward-batch", str(args.forward_batch), "--precision", args.precision,
+        "--read-threads", str(args.read_threads),
         *(["--random-init"] if args.random_init else []),
     ]  # fmt: skip
 
@@ -333,6 +336,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Pillow in DataLoader workers (cpu), nvJPEG batches on the model's device, or auto",
     )
     parser.add_argument("--forward-batch", type=int, default=0, help="images per forward call (0: the encoder's auto)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="forward precision")
     parser.add_argument("--read-threads", type=int, default=8, help="threads reading bytes (device decoding)")
     parser.add_argument(
         "--random-init",

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     embed_decode: str = Field("auto", pattern="^(auto|cpu|device)$", description="nvJPEG on the GPU, Pillow, or auto.")
     embed_forward_batch: int = Field(0, ge=0, description="Images per forward call (0: auto, 8 on CPU).")
     embed_read_threads: int = Field(8, ge=1, description="Threads reading image bytes for GPU decoding.")
+    embed_precision: str = Field(
+        "auto", pattern="^(auto|fp32|bf16)$",
+        description="Forward precision: bf16 autocast on CUDA and on CPUs with native bf16 (auto), or forced.",
+    )  # fmt: skip
     device: str = Field("auto", description="'auto' uses CUDA when present, else CPU.")
 
     min_image_side: int = Field(64, ge=1, description="Images smaller than this (pixels) fail validation.")

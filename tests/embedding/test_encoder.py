@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -66,3 +68,35 @@ def test_uint8_pixels_and_float_inputs_give_the_same_histogram_and_vectors():
     assert batch.pixels.dtype == torch.uint8
     from_loader = coloured.forward(batch.pixels, batch.hists)
     assert np.allclose(from_loader, coloured.forward(floats), atol=1e-5)
+
+
+def test_bf16_vectors_stay_within_tolerance_of_fp32(encoder):
+    from embedding.encoder import resolve_precision
+
+    images = [jpeg_bytes((i * 50, 80 + i * 20, 160), (140, 110 + i)) for i in range(4)]
+    fp32 = Encoder("tf_efficientnet_lite0", pretrained=True, device="cpu", batch_size=4, precision="fp32")
+    bf16 = Encoder("tf_efficientnet_lite0", pretrained=True, device="cpu", batch_size=4, precision="bf16")
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    a, _ = fp32.embed_bytes(images)
+    b, _ = bf16.embed_bytes(images)
+    cosine = (a * b).sum(axis=1)
+    assert cosine.min() > 0.9 and not np.array_equal(a, b)  # bf16 really ran (flat colours: its worst case)
+    assert resolve_precision("auto", "cuda:0") == "bf16" and resolve_precision("fp32", "cuda:0") == "fp32"
+    assert resolve_precision("auto", "cpu") in ("fp32", "bf16")
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("fp16", "cpu")
+
+
+REAL = Path(__file__).resolve().parents[3] / "shared/data/fashion-product-images/images"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="the shared real product photos are not beside this checkout")
+def test_bf16_on_real_photos_keeps_the_vectors_and_their_neighbours():
+    data = [p.read_bytes() for p in sorted(REAL.glob("*.jpg"))[:48]]
+    a, _ = Encoder(device="cpu", batch_size=16, precision="fp32").embed_bytes(data)
+    b, _ = Encoder(device="cpu", batch_size=16, precision="bf16").embed_bytes(data)
+    assert np.median((a * b).sum(axis=1)) > 0.999
+    sa, sb = a @ a.T, b @ b.T
+    np.fill_diagonal(sa, -1)
+    np.fill_diagonal(sb, -1)
+    assert (sa.argmax(axis=1) == sb.argmax(axis=1)).mean() >= 0.9
