@@ -115,7 +115,10 @@ def crawl_source(source_name: str, dt: str, env: dict[str, str] | None = None, t
     Returns:
         The summary: batch prefix, row count, health counters.
     """
-    cmd = [sys.executable, "-m", "crawlers.crawl", "--source", source_name, "--dt", dt]
+    from include.core.partition import Partition
+
+    part = Partition.of(source_name, dt)  # a bad date or name is refused before anything starts
+    cmd = [sys.executable, "-m", "crawlers.crawl", "--source", part.source, "--dt", part.dt]
     proc = subprocess.run(
         cmd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout, check=False
     )

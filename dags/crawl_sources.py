@@ -28,7 +28,14 @@ from datetime import datetime
 from airflow.sdk import Metadata, Param, dag, task
 
 from include.core.sources import Source, load_registry
-from include.ops.airflow_support import DEFAULT_ARGS, batches_asset, run_date, token_env, use_aws_connection
+from include.ops.airflow_support import (
+    DATE_PATTERN,
+    DEFAULT_ARGS,
+    batches_asset,
+    run_date,
+    token_env,
+    use_aws_connection,
+)
 
 
 def build(source: Source):
@@ -45,7 +52,9 @@ def build(source: Source):
         default_args=DEFAULT_ARGS,
         tags=["fti", "crawl", source.kind] + ([source.horizon] if source.horizon else []),
         params={
-            "date": Param(None, type=["null", "string"], format="date", description="Partition to crawl"),
+            "date": Param(
+                None, type=["null", "string"], format="date", pattern=DATE_PATTERN, description="Partition to crawl"
+            ),
             "max_items": Param(
                 None, type=["null", "integer"], minimum=1, description="Scale: stop after this many items (a test run)"
             ),

@@ -23,6 +23,7 @@ from airflow.sdk import Metadata, Param, dag, task
 from include.ops.airflow_support import (
     CATALOG_BATCHES,
     CATALOG_INDEX,
+    DATE_PATTERN,
     DEFAULT_ARGS,
     MILVUS_POOL,
     run_date,
@@ -38,7 +39,11 @@ from include.ops.airflow_support import (
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["fti", "embed"],
-    params={"date": Param(None, type=["null", "string"], format="date", description="Partition to embed")},
+    params={
+        "date": Param(
+            None, type=["null", "string"], format="date", pattern=DATE_PATTERN, description="Partition to embed"
+        )
+    },
 )
 def embed_catalog():
     @task(outlets=[CATALOG_INDEX], pool=MILVUS_POOL)

@@ -24,6 +24,7 @@ from airflow.sdk import Metadata, Param, dag, task
 
 from include.ops.airflow_support import (
     CATALOG_INDEX,
+    DATE_PATTERN,
     DEFAULT_ARGS,
     SOCIAL_BATCHES,
     WINNING_DESIGNS,
@@ -40,7 +41,11 @@ from include.ops.airflow_support import (
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["fti", "rank", "publish"],
-    params={"date": Param(None, type=["null", "string"], format="date", description="Partition to rank")},
+    params={
+        "date": Param(
+            None, type=["null", "string"], format="date", pattern=DATE_PATTERN, description="Partition to rank"
+        )
+    },
 )
 def rank_trends():
     @task(outlets=[WINNING_DESIGNS], pool="fti_milvus")

@@ -171,7 +171,9 @@ def embed_catalog(dt: str, lake: Lake | None = None, settings: Settings | None =
         after the run, its name (``collection``) and ``model_version``.
     """
     from embedding.service import connect, service_index
+    from include.core.partition import check_dt
 
+    dt = check_dt(dt)
     settings = settings or get_settings()
     lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
     live = live_catalog(lake, dt, settings.tombstone_after_crawls)

@@ -18,6 +18,26 @@ class LakeError(RuntimeError):
     """A lake operation failed (missing key, unreachable store, failed precondition)."""
 
 
+def check_key(key: str, *, root_ok: bool = False) -> str:
+    """``key`` when it is a safe relative key, else :class:`LakeError` (nothing is touched).
+
+    Refused: an absolute path, a backslash, a NUL byte, an empty, ``.`` or ``..`` segment (a trailing ``/`` of a
+    prefix is fine), and the empty key unless ``root_ok`` (listing or naming the whole lake).
+    """
+    if not isinstance(key, str):
+        raise LakeError(f"lake key {key!r} is not a string")
+    if not key:
+        if root_ok:
+            return key
+        raise LakeError("empty lake key")
+    if key.startswith("/") or "\\" in key or "\x00" in key:
+        raise LakeError(f"unsafe lake key {key!r}: absolute, backslash or NUL")
+    parts = key[:-1].split("/") if key.endswith("/") else key.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise LakeError(f"unsafe lake key {key!r}: empty, '.' or '..' segment")
+    return key
+
+
 class Lake(ABC):
     """Byte store addressed by relative keys."""
 
@@ -67,8 +87,12 @@ class LocalLake(Lake):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().resolve()
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str, *, root_ok: bool = False) -> Path:
+        """The resolved path of ``key`` (symlinks followed); refused unless strictly inside the root."""
+        check_key(key, root_ok=root_ok)
         path = (self.root / key).resolve()
+        if path == self.root and key and not root_ok:
+            raise LakeError(f"key {key!r} names the lake root")
         if path != self.root and self.root not in path.parents:
             raise LakeError(f"key {key!r} escapes the lake")
         return path
@@ -99,18 +123,18 @@ class LocalLake(Lake):
         return self._path(key).is_file()
 
     def list(self, prefix: str) -> list[str]:
-        base = self._path(prefix) if prefix else self.root
+        base = self._path(prefix, root_ok=True)
         if base.is_file():
             return [prefix]
         if not base.is_dir():
             return []
-        keys = (p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file())
+        keys = (p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file() and not p.is_symlink())
         return sorted(k for k in keys if not Path(k).name.startswith("."))
 
     def delete_prefix(self, prefix: str) -> int:
         if not prefix.strip("/"):
             raise LakeError("refusing to delete the whole lake")
-        base = self._path(prefix)
+        base = self._path(prefix)  # resolved: a symlink to the root or outside it is refused
         if base.is_file():
             base.unlink()
             return 1
@@ -136,11 +160,12 @@ class S3Lake(Lake):
             config=Config(retries={"mode": "standard", "max_attempts": 5}),
         )
 
-    def _key(self, key: str) -> str:
+    def _key(self, key: str, *, root_ok: bool = False) -> str:
+        check_key(key, root_ok=root_ok)
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def uri(self, key: str = "") -> str:
-        full = self._key(key) if key else self.prefix
+        full = self._key(key, root_ok=True) if key else self.prefix
         return f"s3://{self.bucket}/{full}".rstrip("/")
 
     def write_bytes(self, key: str, data: bytes) -> str:
@@ -167,7 +192,7 @@ class S3Lake(Lake):
         return True
 
     def list(self, prefix: str) -> list[str]:
-        full = self._key(prefix)
+        full = self._key(prefix, root_ok=True)
         strip = len(self.prefix) + 1 if self.prefix else 0
         keys: list[str] = []
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):

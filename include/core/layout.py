@@ -14,6 +14,10 @@ history/themes/dt=<d>/part.parquet                  the theme registry after a r
 
 from __future__ import annotations
 
+import re
+
+from include.core.partition import PartitionError, check_dt, check_name
+
 MANIFEST = "manifest.parquet"
 HEALTH = "health.json"
 VALIDATION = "validation.json"
@@ -30,30 +34,32 @@ MANIFEST_COLUMNS = [
 
 
 def batch_prefix(kind: str, source: str, dt: str) -> str:
-    """Prefix of one crawl batch."""
-    return f"batches/kind={kind}/source={source}/dt={dt}/"
+    """Prefix of one crawl batch (kind, source and date checked: :mod:`include.core.partition`)."""
+    return f"batches/kind={check_name(kind, 'kind')}/source={check_name(source)}/dt={check_dt(dt)}/"
 
 
 def quarantine_prefix(kind: str, source: str, dt: str) -> str:
     """Prefix a failed batch is moved to."""
-    return f"quarantine/kind={kind}/source={source}/dt={dt}/"
+    return f"quarantine/kind={check_name(kind, 'kind')}/source={check_name(source)}/dt={check_dt(dt)}/"
 
 
 def matches_key(dt: str) -> str:
     """Social-to-catalog matches of one date."""
-    return f"matches/dt={dt}/matches.parquet"
+    return f"matches/dt={check_dt(dt)}/matches.parquet"
 
 
 def report_prefix(dt: str, run_id: str) -> str:
     """Immutable prefix of one published report."""
-    return f"reports/dt={dt}/{run_id}/"
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", str(run_id)) or set(str(run_id)) == {"."}:
+        raise PartitionError(f"invalid run id {run_id!r}")
+    return f"reports/dt={check_dt(dt)}/{run_id}/"
 
 
 def history_key(dt: str) -> str:
     """The history partition of one date."""
-    return f"{HISTORY_PREFIX}dt={dt}/part.parquet"
+    return f"{HISTORY_PREFIX}dt={check_dt(dt)}/part.parquet"
 
 
 def theme_registry_key(dt: str) -> str:
     """The theme registry written by the run of one date."""
-    return f"{THEME_REGISTRY_PREFIX}dt={dt}/part.parquet"
+    return f"{THEME_REGISTRY_PREFIX}dt={check_dt(dt)}/part.parquet"

@@ -20,6 +20,7 @@ CATALOG_INDEX = Asset(name="fti_catalog_index", uri="fti://milvus/catalog")
 WINNING_DESIGNS = Asset(name="fti_winning_designs", uri="fti://lake/reports/latest")
 LABELLED_DATA = Asset(name="fti_labelled_data", uri="fti://lake/labels")  # new labelled pairs -> train_embedder
 EMBEDDING_MODEL = Asset(name="fti_embedding_model", uri="fti://lake/models/champion")  # promotion -> reindex
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"  # the ``date`` Param of every DAG (run_date also checks it is a real date)
 MILVUS_POOL = "fti_milvus"  # one slot: every task touching Milvus (Milvus Lite allows one process per .db file)
 
 
@@ -73,19 +74,22 @@ DEFAULT_ARGS = default_args()
 
 
 def run_date(context: dict[str, Any]) -> str:
-    """The partition (``YYYY-MM-DD``) a task works on.
+    """The partition (``YYYY-MM-DD``) a task works on, checked (:func:`include.core.partition.check_dt`).
 
     Order: the ``date`` param of a manual run, the logical date, the newest ``dt`` carried by the triggering
-    Asset events (asset-triggered runs have no logical date), then the day the run was due.
+    Asset events (asset-triggered runs have no logical date), then the day the run was due. A ``date`` param
+    or an Asset event's ``dt`` that is not a real date fails the task before anything is touched.
     """
+    from include.core.partition import check_dt
+
     params = context.get("params") or {}
     if params.get("date"):
-        return str(params["date"])[:10]
+        return check_dt(params["date"])
     logical = context.get("logical_date")
     if logical is not None:
-        return logical.strftime("%Y-%m-%d")
+        return check_dt(logical)
     dates = [
-        str(event.extra["dt"])
+        check_dt(event.extra["dt"])
         for events in (context.get("triggering_asset_events") or {}).values()
         for event in events
         if getattr(event, "extra", None) and event.extra.get("dt")
@@ -93,7 +97,7 @@ def run_date(context: dict[str, Any]) -> str:
     if dates:
         return max(dates)
     dag_run = context.get("dag_run")
-    return dag_run.run_after.strftime("%Y-%m-%d")
+    return check_dt(dag_run.run_after)
 
 
 def token_env(conn_id: str | None) -> dict[str, str]:

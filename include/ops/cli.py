@@ -28,6 +28,20 @@ def _print(obj: object) -> None:
     print(json.dumps(obj, indent=2, sort_keys=True, default=str))
 
 
+def _check_partition(args: argparse.Namespace) -> None:
+    """Refuse a bad ``--date`` or source name before anything is touched: one line on stderr, exit status 2."""
+    from include.core.partition import PartitionError, check_dt, check_source
+
+    try:
+        if getattr(args, "date", None) is not None:
+            args.date = check_dt(args.date)
+        if args.command in ("crawl", "validate"):
+            check_source(args.source)
+    except PartitionError as exc:
+        print(f"fti {args.command}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``fti`` console script."""
     parser = argparse.ArgumentParser(prog="fti", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -75,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     status.add_argument("--no-milvus", action="store_true", help="do not ask Milvus for the live alias target")
 
     args = parser.parse_args(argv)
+    _check_partition(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "demo-web":
         from include.demo.server import run_demo_web

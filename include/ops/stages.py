@@ -25,9 +25,12 @@ def validate_source(source_name: str, dt: str, lake: Lake | None = None) -> dict
         SourceBlockedError: the site's bot wall stopped the crawl before anything was stored.
     """
     from include.core.layout import HEALTH, MANIFEST, VALIDATION, quarantine_prefix
+    from include.core.partition import Partition
     from include.core.sources import load_registry
     from include.quality.validation import BatchValidationError, raise_for_failure, validate_batch
 
+    part = Partition.of(source_name, dt)  # a bad date or name is refused before anything is read
+    source_name, dt = part.source, part.dt
     settings = get_settings()
     lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
     source = load_registry().get(source_name)
@@ -71,6 +74,9 @@ def rank_and_publish(dt: str, lake: Lake | None = None, settings: Settings | Non
     """
     from include.trends.run import run_trends
 
+    from include.core.partition import check_dt
+
+    dt = check_dt(dt)
     settings = settings or get_settings()
     lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
     published = run_trends(dt, lake, settings)

@@ -68,3 +68,14 @@ def test_parsing_imports_no_heavy_library():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("bad", ["2026-13-45", "x/../../source=OTHER/dt=D", "x/../../../.."])
+def test_date_param_of_every_dag_refuses_hostile_dates(dagbag, bad):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    for dag_id in ("crawl_demo_boutique", "embed_catalog", "rank_trends"):
+        param = dagbag.dags[dag_id].params.get_param("date")
+        with pytest.raises(ParamValidationError):
+            param.resolve(bad)
+        assert param.resolve("2026-11-01") == "2026-11-01" and param.resolve(None) is None
