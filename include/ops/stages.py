@@ -72,9 +72,8 @@ def rank_and_publish(dt: str, lake: Lake | None = None, settings: Settings | Non
         include.trends.run.RankError: no social posts or an empty catalog; nothing was published.
         include.reports.publishing.PublishError: a write failed; ``latest.json`` still points at the last good report.
     """
-    from include.trends.run import run_trends
-
     from include.core.partition import check_dt
+    from include.trends.run import run_trends
 
     dt = check_dt(dt)
     settings = settings or get_settings()
