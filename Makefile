@@ -7,7 +7,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .PHONY: venv demo test test-fast lint format bench-embed bench-search bench-crawl bench-rank bench-quality clean
 .PHONY: bench-forecast bench-parse-pages bench-bot-wall
-.PHONY: airflow up down
+.PHONY: airflow up down test-faults
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -83,3 +83,6 @@ down:  ## stop the Docker stack (volumes are kept; `$(COMPOSE) down -v` drops th
 
 clean:
 	rm -rf lake .airflow .fti .pytest_cache
+
+test-faults: $(STAMP)  ## the fault suite: kills, read-only/full lake, failing S3, corrupt pointers (also in make test)
+	$(BIN)/python -m pytest -q -m faults tests/faults

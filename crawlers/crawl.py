@@ -82,8 +82,10 @@ def scrapy_settings(source_name: str, dt: str) -> tuple[Any, type, dict[str, Any
 
 
 def run_in_process(source_name: str, dt: str) -> dict[str, Any]:
-    """Crawl in *this* process (once per process) and return the batch summary."""
+    """Crawl in *this* process (once per process) and return the batch summary (``error`` when a write failed)."""
     from scrapy.crawler import CrawlerProcess
+
+    from crawlers.write_errors import WRITE_ERROR
 
     crawl_settings, spider_cls, kwargs = scrapy_settings(source_name, dt)
     process = CrawlerProcess(crawl_settings, install_root_handler=True)
@@ -91,20 +93,26 @@ def run_in_process(source_name: str, dt: str) -> dict[str, Any]:
     process.crawl(crawler, **kwargs)
     process.start()
     health = crawler.stats.get_value("fti/health") or {}
+    error = crawler.stats.get_value(WRITE_ERROR)
     return {
         "source": source_name,
         "dt": dt,
         "batch": crawl_settings.get("FTI_BATCH_PREFIX"),
-        "rows": health.get("items", 0),
+        "rows": 0 if error else health.get("items", 0),
         "health": health,
         **({"skipped": health["source_skipped"]} if health.get("source_skipped") else {}),
+        **({"error": error} if error else {}),
         "finish_reason": crawler.stats.get_value("finish_reason"),
         "elapsed_s": crawler.stats.get_value("elapsed_time_seconds"),
     }
 
 
 def crawl_source(source_name: str, dt: str, env: dict[str, str] | None = None, timeout: float = 3600) -> dict:
-    """Crawl one source for logical date ``dt`` in a child process.
+    """Crawl one source for logical date ``dt`` in a child process that dies with this one.
+
+    The child runs in its own process group (:mod:`crawlers.lifetime`): a timeout, an exception here, SIGTERM or
+    the Airflow task's ``on_kill`` kill it, and it kills itself if this process dies. Its log streams to this
+    process's stderr as it runs; the full per-URL skip list is the batch's ``skips.jsonl``.
 
     Args:
         source_name: A name from the source registry.
@@ -114,29 +122,54 @@ def crawl_source(source_name: str, dt: str, env: dict[str, str] | None = None, t
 
     Returns:
         The summary: batch prefix, row count, health counters.
+
+    Raises:
+        include.core.partition.PartitionError: a bad date or source name (nothing started).
+        CrawlError: the crawl failed, timed out, or a write failed; the message is one line.
     """
+    from crawlers.lifetime import run_crawl_process
     from include.core.partition import Partition
 
     part = Partition.of(source_name, dt)  # a bad date or name is refused before anything starts
     cmd = [sys.executable, "-m", "crawlers.crawl", "--source", part.source, "--dt", part.dt]
-    proc = subprocess.run(
-        cmd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    sys.stderr.write(proc.stderr[-20000:])  # the crawl log, into the task log
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise CrawlError(f"crawl of {source_name} for {dt} failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
-    return json.loads(lines[-1])
+    try:
+        code, out = run_crawl_process(cmd, {**os.environ, **(env or {})}, timeout, stderr=None)
+    except subprocess.TimeoutExpired:
+        raise CrawlError(f"crawl of {part.source} for {part.dt} timed out after {timeout:g} s; killed") from None
+    lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+    summary = json.loads(lines[-1]) if lines else {}
+    if code != 0 or not lines or summary.get("error"):
+        why = summary.get("error") or f"exit {code}, no summary; see the crawl log above"
+        raise CrawlError(f"crawl of {part.source} for {part.dt} failed: {why}")
+    return summary
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m crawlers.crawl --source NAME --dt YYYY-MM-DD``: one crawl, summary JSON on stdout."""
+    """``python -m crawlers.crawl --source NAME --dt YYYY-MM-DD``: one crawl, summary JSON on stdout.
+
+    Exits 1 (summary still printed, with ``error``) when a write failed or another crawl holds the partition.
+    """
+    from crawlers.lifetime import CrawlLockedError, die_with_parent, lock_path, partition_lock
+    from include.core.partition import Partition
+    from include.core.settings import get_settings
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", required=True)
     parser.add_argument("--dt", required=True)
     args = parser.parse_args(argv)
-    summary = run_in_process(args.source, args.dt)
+    die_with_parent()
+    part = Partition.of(args.source, args.dt)
+    settings = get_settings()
+    path = lock_path(settings.lake, part.source, part.dt, settings.crawl_lock_dir)
+    try:
+        with partition_lock(path, settings.crawl_lock_wait_seconds):
+            summary = run_in_process(part.source, part.dt)
+    except CrawlLockedError as exc:
+        summary = {"source": part.source, "dt": part.dt, "rows": 0, "error": str(exc)}
     print(json.dumps(summary, sort_keys=True), flush=True)
+    if summary.get("error"):
+        print(f"crawl of {part.source} for {part.dt} failed: {summary['error']}", file=sys.stderr, flush=True)
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -27,11 +27,14 @@ from scrapy.pipelines.media import FileException
 from scrapy.utils.defer import ensure_awaitable, maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
+from crawlers.batch_writer import failed_write, write_batch, write_health_only
 from crawlers.guard import BlockedRequest
 from crawlers.images import inspect_image, stored_jpeg
 from crawlers.stops import last_good_batch, status_line
+from crawlers.write_errors import REASON as WRITE_REASON
+from crawlers.write_errors import record_write_error
 from include.core.lake import Lake, LocalLake, open_lake
-from include.core.layout import HEALTH, IMAGES_PREFIX, MANIFEST, MANIFEST_COLUMNS
+from include.core.layout import IMAGES_PREFIX, MANIFEST, MANIFEST_COLUMNS
 
 log = logging.getLogger(__name__)
 IMAGE_META = ("sha256", "format", "width", "height", "bytes")
@@ -106,9 +109,12 @@ class LakeImagesPipeline(ImagesPipeline):
         for path, image, buf in self.get_images(response, request, info, item=item):
             checksum = hashlib.md5(buf.getvalue(), usedforsecurity=False).hexdigest()
             if persist:  # FSFilesStore.persist_file's own mkdir races when run from several threads: do it first
-                self.store._get_filesystem_path(path).parent.mkdir(parents=True, exist_ok=True)
-                self.store.persist_file(path, buf, info, meta={"width": image.width, "height": image.height})
-                self.write_sidecar(request.url, path, checksum)
+                try:
+                    self.store._get_filesystem_path(path).parent.mkdir(parents=True, exist_ok=True)
+                    self.store.persist_file(path, buf, info, meta={"width": image.width, "height": image.height})
+                    self.write_sidecar(request.url, path, checksum)
+                except Exception as exc:  # read-only or full lake: the crawl fails (crawlers.write_errors)
+                    raise record_write_error(self.crawler, exc, f"image {path}") from exc
             out.append((path, image.size, buf, checksum))
         return out
 
@@ -117,13 +123,13 @@ class LakeImagesPipeline(ImagesPipeline):
         # the downloads instead of stalling the reactor. An S3 store is written from the reactor (its own threads).
         local = isinstance(self.store, FSFilesStore)
         results = await maybe_deferred_to_future(deferToThread(self._process, response, request, info, item, local))
-        if not local:
-            for path, (width, height), buf, checksum in results:
-                await ensure_awaitable(
-                    self.store.persist_file(path, buf, info, meta={"width": width, "height": height},
-                                            headers={"Content-Type": "image/jpeg"})
-                )  # fmt: skip
+        for path, (width, height), buf, checksum in [] if local else results:
+            try:
+                await ensure_awaitable(self.store.persist_file(path, buf, info, meta={"width": width, "height": height},
+                                                               headers={"Content-Type": "image/jpeg"}))  # fmt: skip
                 await maybe_deferred_to_future(deferToThread(self.write_sidecar, request.url, path, checksum))
+            except Exception as exc:
+                raise record_write_error(self.crawler, exc, f"image {path}") from exc
         self.crawler.stats.inc_value("fti/images_downloaded")
         return results[0][3]
 
@@ -164,7 +170,8 @@ class LakeImagesPipeline(ImagesPipeline):
             else:
                 reason = skip_reason(result)
                 reasons.append(reason)
-                self.crawler.stats.inc_value(f"fti/skipped/{reason}")
+                if reason != WRITE_REASON:  # the crawler's failure, not a skip of the source's
+                    self.crawler.stats.inc_value(f"fti/skipped/{reason}")
         if not stored:
             raise DropItem(f"no image stored for {ItemAdapter(item).get('page_url')}: {reasons or 'no url'}")
         ItemAdapter(item)["images"] = stored
@@ -251,6 +258,8 @@ class ManifestPipeline:
 
         health = self.health()
         manifest_key = self.prefix + MANIFEST
+        if failed_write(self.crawler, health):
+            return  # the crawl failed: no batch written, the previous one (if any) stays as it was
         if health["stop_detail"]:  # stopped by a bot wall or a rate limit: say so in one line (crawlers.stops)
             kept = not self.rows and self.lake.exists(manifest_key)
             last_good = last_good_batch(self.lake, self.source["kind"], self.source["source"])
@@ -260,7 +269,7 @@ class ManifestPipeline:
             if self.lake.exists(manifest_key):
                 health["kept_previous_batch"] = True
             else:  # health only, no manifest: validation sees a skipped source, not an empty batch
-                self.lake.write_text(self.prefix + HEALTH, json.dumps(health, indent=2, sort_keys=True))
+                write_health_only(self.crawler, self.lake, self.prefix, health)
             log.warning("source %s skipped (%s): no batch written", self.source["source"], health["source_skipped"])
         elif not self.rows and self.lake.exists(manifest_key):
             log.error("crawl of %s stored nothing; keeping the existing batch %s", self.source, self.prefix)
@@ -270,8 +279,6 @@ class ManifestPipeline:
             frame = frame.sort_values("sha256", kind="stable").reset_index(drop=True)
             buf = io.BytesIO()
             frame.to_parquet(buf, index=False)
-            self.lake.delete_prefix(self.prefix)  # a rerun of the date replaces the batch
-            self.lake.write_bytes(manifest_key, buf.getvalue())
-            self.lake.write_text(self.prefix + HEALTH, json.dumps(health, indent=2, sort_keys=True))
+            write_batch(self.crawler, self.lake, self.prefix, buf.getvalue(), health)  # write-new-then-switch
         self.crawler.stats.set_value("fti/health", health)
         log.info("batch %s: %s", self.lake.uri(self.prefix), json.dumps(health, sort_keys=True))

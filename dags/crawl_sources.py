@@ -32,6 +32,7 @@ from include.ops.airflow_support import (
     DATE_PATTERN,
     DEFAULT_ARGS,
     batches_asset,
+    end_crawls,
     run_date,
     token_env,
     use_aws_connection,
@@ -85,7 +86,9 @@ def build(source: Source):
             yield Metadata(asset, extra={"dt": result["dt"], "source": source.name, "rows": result["rows"]})
             return result
 
-        validate(crawl())
+        summary = crawl()
+        summary.operator.on_kill = end_crawls  # marked failed / timed out: the crawl process group dies too
+        validate(summary)
 
     return crawl_dag()
 

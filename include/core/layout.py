@@ -3,6 +3,8 @@
 images/full/<sha1(url)>.jpg                         images, normalised to RGB JPEG (Scrapy ImagesPipeline)
 batches/kind=<k>/source=<s>/dt=<d>/manifest.parquet one row per stored image
 batches/kind=<k>/source=<s>/dt=<d>/health.json      crawl counters (pages, items, skips by reason, errors)
+batches/kind=<k>/source=<s>/dt=<d>/skips.jsonl      every skipped URL with its reason
+staging/<prefix><token>/                            a batch being written, before the switch (include.core.replace)
 batches/kind=<k>/source=<s>/dt=<d>/validation.json  the Great Expectations result; success gates embedding
 quarantine/kind=<k>/source=<s>/dt=<d>/...           a batch that failed validation, moved aside
 matches/dt=<d>/matches.parquet                      social image -> catalog neighbours of one run
@@ -20,6 +22,7 @@ from include.core.partition import PartitionError, check_dt, check_name
 
 MANIFEST = "manifest.parquet"
 HEALTH = "health.json"
+SKIPS = "skips.jsonl"  # one line per skipped URL of the crawl: {"reason", "url", "detail"}
 VALIDATION = "validation.json"
 IMAGES_PREFIX = "images"
 LATEST = "reports/latest.json"

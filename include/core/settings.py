@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     http_cache_dir: str = Field(".fti/httpcache", description="Where the development HTTP cache lives.")
     retry_after_max_seconds: float = Field(60.0, ge=0, description="Cap on a Retry-After/backoff wait.")
     loopback_only: bool = Field(False, description="Crawlers refuse every host outside 127.0.0.0/8 (tests, CI).")
+    # Crawl lifetime (crawlers/lifetime.py; README "Crawling safely").
+    crawl_lock_dir: str | None = Field(None, description="Folder of the per-(source, date) crawl locks (default: tmp).")
+    crawl_lock_wait_seconds: float = Field(30.0, ge=0, description="Wait for another crawl of the partition.")
 
     retries: int = Field(2, ge=2, description="Airflow task retries (at least 2).")
     retry_delay_seconds: float = Field(120.0, ge=0, description="First Airflow retry delay (then exponential).")

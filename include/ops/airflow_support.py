@@ -100,6 +100,17 @@ def run_date(context: dict[str, Any]) -> str:
     return check_dt(dag_run.run_after)
 
 
+def end_crawls() -> None:
+    """``on_kill`` of a crawl task (marked failed, timed out, SIGTERM): kill the crawl process groups it started.
+
+    Airflow's task runner calls ``on_kill`` on SIGTERM and on ``execution_timeout`` but does not stop the task's
+    children, and the crawl runs in its own process group (:mod:`crawlers.lifetime`), so this is what ends it.
+    """
+    from crawlers.lifetime import kill_running_crawls
+
+    log.warning("crawl task killed: %d crawl process group(s) ended", kill_running_crawls())
+
+
 def token_env(conn_id: str | None) -> dict[str, str]:
     """``FTI_TOKEN_<CONN_ID>`` (password, or extra ``token``) and ``FTI_USER_<CONN_ID>`` (login, or extra
     ``user_id``: the Instagram account id) from the Airflow connection, when that connection exists."""

@@ -101,9 +101,13 @@ def main(argv: list[str] | None = None) -> None:
         run_demo(args.date, seed=args.seed, n_products=args.products, n_posts=args.posts,
                  images_dir=args.images, port=args.port)  # fmt: skip
     elif args.command == "crawl":
-        from crawlers.crawl import crawl_source
+        from crawlers.crawl import CrawlError, crawl_source
 
-        _print(crawl_source(args.source, args.date))
+        try:
+            _print(crawl_source(args.source, args.date))
+        except CrawlError as exc:  # a failed crawl or write: one line, exit status 1
+            print(f"fti crawl: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
     elif args.command == "parse-page":
         from crawlers.parse_page import NothingFound, parse_saved
 
