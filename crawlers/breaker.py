@@ -27,6 +27,7 @@ from scrapy.http import TextResponse
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import deferred_from_coro
 
+from crawlers.skips import count_skip
 from crawlers.stops import record_stop
 
 REASON = "blocked-by-site"
@@ -103,7 +104,7 @@ class BotWallBreaker:
         self.in_a_row += 1
         now = time.monotonic()
         self.refusing_since = self.refusing_since or now
-        self.crawler.stats.inc_value(f"fti/skipped/{REASON}")
+        count_skip(self.crawler, REASON, request.url, why)
         spider.logger.warning("%s: %s for %s (%d in a row)", REASON, why, request.url, self.in_a_row)
         over_time = self.in_a_row >= 3 and now - self.refusing_since >= self.window
         if not self.open and (self.in_a_row >= self.threshold or over_time):

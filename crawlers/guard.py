@@ -20,6 +20,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawlers.skips import count_skip
+
 ALLOWED_SCHEMES = {"http", "https"}
 Resolver = Callable[[str], list[str]]
 
@@ -79,7 +81,7 @@ class AddressGuardMiddleware:
 
     def _refuse(self, request, reason: str, detail: str):
         if request.callback is not NO_CALLBACK:  # media downloads are counted by the images pipeline
-            self.crawler.stats.inc_value(f"fti/skipped/{reason}")
+            count_skip(self.crawler, reason, request.url, detail)
         raise BlockedRequest(f"{reason}: {detail}")
 
     def process_request(self, request):  # noqa: D102 (Scrapy hook)

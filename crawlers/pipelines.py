@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itemadapter import ItemAdapter
-from scrapy.exceptions import DropItem, IgnoreRequest
+from scrapy.exceptions import DropItem
 from scrapy.pipelines.files import FSFilesStore
 from scrapy.pipelines.images import ImagesPipeline
 from scrapy.pipelines.media import FileException
@@ -28,8 +28,8 @@ from scrapy.utils.defer import ensure_awaitable, maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawlers.batch_writer import failed_write, write_batch, write_health_only
-from crawlers.guard import BlockedRequest
 from crawlers.images import inspect_image, stored_jpeg
+from crawlers.skips import count_skip, media_reason
 from crawlers.stops import last_good_batch, status_line
 from crawlers.write_errors import REASON as WRITE_REASON
 from crawlers.write_errors import record_write_error
@@ -140,19 +140,15 @@ class LakeImagesPipeline(ImagesPipeline):
         converted, buf = self.convert_image(image, response_body=io.BytesIO(response.body))
         yield path, converted, buf
 
+    async def media_downloaded(self, response, request, info, *, item=None):  # noqa: D102 (Scrapy hook)
+        if response.status != 200:  # Scrapy would say "download-error" for a 404 and a 429 alike
+            raise FileException(f"http-{response.status}: {request.url}")
+        return await super().media_downloaded(response, request, info, item=item)
+
     def media_failed(self, failure, request, info):  # noqa: D102 (Scrapy hook)
-        # Scrapy replaces the reason (404 "download-error", our image checks) by a bare exception: keep it.
+        # Scrapy replaces the reason (our image checks, robots, timeouts) by a bare exception: name it.
         value = failure.value
-        if isinstance(value, BlockedRequest):
-            reason = skip_reason(value)
-        elif isinstance(value, IgnoreRequest):
-            reason = "filtered"
-        elif isinstance(value, FileException) and str(value):
-            reason = skip_reason(value)
-        elif "download max size" in str(value):  # DOWNLOAD_MAXSIZE: body (or its Content-Length) too big
-            reason = "too-large"
-        else:
-            reason = "fetch-error"
+        reason = media_reason(value)
         try:
             super().media_failed(failure, request, info)
         except Exception as exc:
@@ -164,14 +160,15 @@ class LakeImagesPipeline(ImagesPipeline):
     def item_completed(self, results, item, info):  # noqa: D102 (Scrapy hook)
         stored = []
         reasons = []
-        for ok, result in results:
+        urls = list(ItemAdapter(item).get("image_urls") or [])
+        for i, (ok, result) in enumerate(results):
             if ok:
                 stored.append({**result, **self._meta.pop(result["url"], {})})
             else:
                 reason = skip_reason(result)
                 reasons.append(reason)
                 if reason != WRITE_REASON:  # the crawler's failure, not a skip of the source's
-                    self.crawler.stats.inc_value(f"fti/skipped/{reason}")
+                    count_skip(self.crawler, reason, urls[i] if i < len(urls) else None, str(result.value)[:200])
         if not stored:
             raise DropItem(f"no image stored for {ItemAdapter(item).get('page_url')}: {reasons or 'no url'}")
         ItemAdapter(item)["images"] = stored
@@ -207,7 +204,7 @@ class ManifestPipeline:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for image in adapter.get("images") or []:
             if image["sha256"] in self.seen:
-                self.crawler.stats.inc_value("fti/skipped/duplicate-content")
+                count_skip(self.crawler, "duplicate-content", image["url"])
                 continue
             self.seen.add(image["sha256"])
             row = {col: adapter.get(col) for col in COLUMNS if col in adapter.field_names()}

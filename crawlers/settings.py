@@ -31,6 +31,8 @@ DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
 DOWNLOADER_MIDDLEWARES = {
     "crawlers.guard.AddressGuardMiddleware": 50,  # before robots.txt, the HTTP cache and redirects
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawlers.skips.CountingRobotsTxtMiddleware": 100,  # each refused page counted as robots-disallowed
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.politeness.RetryAfterMiddleware": 550,
     "crawlers.breaker.BotWallBreaker": 540,  # sees each page after its retries and redirects
@@ -39,6 +41,7 @@ FTI_BLOCKED_AFTER = 20  # bot wall: refusals in a row (403 / challenge pages) th
 FTI_BLOCKED_AFTER_SECONDS = 45.0  # ... or seconds of nothing but refusals (at least 3)
 FTI_API_USAGE_SLOW = 75.0  # Graph API usage headers: wait before the next call from this percent
 FTI_API_USAGE_STOP = 95.0  # ... and stop cleanly from this one
+SPIDER_MIDDLEWARES = {"crawlers.skips.HttpErrorSkips": 60}  # a page answering 404/429/...: skip http-<status>
 EXTENSIONS = {"crawlers.budget.ByteBudget": 500}
 FTI_MAX_BYTES = 0  # bytes per crawl (pages + images); set per crawl from FTI_MAX_BYTES_PER_CRAWL, 0 = no cap
 

@@ -8,6 +8,7 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 
 from crawlers.redaction import protect_logs
+from crawlers.skips import count_skip
 from crawlers.stops import record_stop
 
 
@@ -31,12 +32,13 @@ class FTISpider(scrapy.Spider):
 
     def skip(self, reason: str, detail: str = "") -> None:
         """Count (and log) an item that was skipped for ``reason``."""
-        self.crawler.stats.inc_value(f"fti/skipped/{reason}")
+        url = detail if detail.startswith(("http://", "https://")) else None
+        count_skip(self.crawler, reason, url, None if url else detail)
         self.logger.warning("skipped (%s) %s", reason, detail)
 
     def skip_source(self, reason: str, detail: str) -> None:
         """Skip the whole source (no credentials): counted, logged, and recorded so no empty batch is written."""
-        self.crawler.stats.inc_value(f"fti/skipped/{reason}")
+        count_skip(self.crawler, reason, None, detail)
         self.crawler.stats.set_value("fti/source_skipped", reason)
         self.logger.warning("source %s skipped (%s): %s", self.name, reason, detail)
 

@@ -20,6 +20,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
 from crawlers.items import MediaItem
+from crawlers.skips import count_skip
 from crawlers.spiders.base import APISpider, resolve_user
 from crawlers.spiders.graph_api import api_error, media_page, usage
 
@@ -102,7 +103,7 @@ class InstagramHashtagSpider(APISpider):
             self.stop(
                 reason, what, code=error.get("code"), usage_percent=used.percent, regain_minutes=used.regain_minutes
             )
-        self.crawler.stats.inc_value(f"fti/skipped/{reason}")
+        count_skip(self.crawler, reason, response.url, message)
         self.logger.error("Instagram API error on #%s (%s): %s", self.hashtag, reason, message)
         return None
 

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import scrapy
 
 from crawlers.items import MediaItem
+from crawlers.skips import count_skip
 from crawlers.spiders.base import APISpider
 
 PIN_URL = "https://www.pinterest.com/pin/{}/"
@@ -140,7 +141,7 @@ class PinterestSearchSpider(APISpider):
             reason = "unknown-board"
         else:
             reason = "no-permission" if response.status == 403 else f"api-error-{response.status}"
-        self.crawler.stats.inc_value(f"fti/skipped/{reason}")
+        count_skip(self.crawler, reason, response.url, message)
         self.logger.error("Pinterest API error for %s (%s): %s", board or repr(self.term), reason, message)
 
     def parse_pins(self, response, board: str | None = None, page: int = 1, sent: str | None = None):

@@ -10,7 +10,7 @@ import yaml
 
 from crawlers.crawl import crawl_source
 from include.core.lake import LocalLake
-from include.core.layout import HEALTH, MANIFEST, batch_prefix
+from include.core.layout import HEALTH, MANIFEST, SKIPS, batch_prefix
 from include.demo.server import DemoWeb
 from include.demo.world import build_world
 
@@ -58,12 +58,15 @@ def test_portal_crawl_counts_every_bad_input_and_keeps_the_good(registry, world)
     assert health["skipped"] == {
         "no-product": 1,  # a product page without JSON-LD, microdata, RDFa or Open Graph
         "blocked-by-site": 1,  # a 403 challenge page of a bot wall (one: the breaker stays closed)
-        "download-error": 1,  # an image URL answering 404
+        "http-404": 1,  # an image URL answering 404
         "undecodable": 2,  # a truncated JPEG, HTML served as image/jpeg
         "decompression-bomb": 1,  # a PNG declaring 30000x30000 pixels
         "too-small": 1,  # a 16x16 image
     }
     assert health["http_errors"] == 2 and health["items"] == len(good) and health["stopped"] is None
+    skips = [json.loads(line) for line in lake.read_text(prefix + SKIPS).splitlines()]
+    assert len(skips) == sum(health["skipped"].values())  # the full per-URL list, one line per counted skip
+    assert {s["reason"] for s in skips} == set(health["skipped"]) and all(s["url"] for s in skips)
     assert manifest["sha256"].is_unique and manifest["format"].eq("JPEG").all()
     for key in manifest["image_key"]:
         assert lake.exists(key)

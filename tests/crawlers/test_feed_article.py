@@ -210,9 +210,10 @@ def test_blog_crawl_pagination_hostile_article_robots_then_incremental_recrawl(b
     assert blog.paths().count("/2026/11/botanical-noir/") == 1  # listed on both feed pages, fetched once
     assert health["skipped"] == {
         "malformed-feed": 1,  # page 3
-        "too-large": 1,  # over DOWNLOAD_MAXSIZE
+        "over-max-size": 1,  # over DOWNLOAD_MAXSIZE
         "undecodable": 1,  # HTML served for an image
         "blocked-address": 1,  # redirect to 127.0.0.2, a loopback host the source does not allow
+        "robots-disallowed": 1,  # the /private/ article robots.txt refuses (never fetched, now counted)
     }
     prefix = batch_prefix("social", "loopback_blog", "2026-11-01")
     manifest = pd.read_parquet(lake.uri(prefix + MANIFEST))

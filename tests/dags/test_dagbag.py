@@ -79,3 +79,10 @@ def test_date_param_of_every_dag_refuses_hostile_dates(dagbag, bad):
         with pytest.raises(ParamValidationError):
             param.resolve(bad)
         assert param.resolve("2026-11-01") == "2026-11-01" and param.resolve(None) is None
+
+
+def test_crawl_tasks_end_their_crawl_process_group_on_kill(dagbag):
+    from include.ops.airflow_support import end_crawls
+
+    crawl = dagbag.dags["crawl_demo_boutique"].get_task("crawl")
+    assert crawl.on_kill is end_crawls
