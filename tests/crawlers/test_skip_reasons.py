@@ -33,8 +33,9 @@ def test_skip_reasons_name_the_cause(use_sources, monkeypatch):
     urls = "".join(f"<url><loc>{{base}}/p/{p}.html</loc></url>" for p in pages)
     routes = {
         "/robots.txt": Reply("User-agent: *\nDisallow: /p/private/\n", ctype="text/plain"),
-        "/sitemap.xml": Reply(f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
-                              ctype="application/xml"),  # fmt: skip
+        "/sitemap.xml": Reply(
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>', ctype="application/xml"
+        ),  # fmt: skip
         "/p/good.html": page(1, "/img/good.jpg"),
         "/p/bad-jsonld.html": Reply('<html><script type="application/ld+json">{"@type": "Product", oops</script>'),
         "/p/none.html": Reply("<html><head><title>About us</title></head><body>hello</body></html>"),
