@@ -149,3 +149,27 @@ def test_two_crawls_cannot_write_one_partition(shop, lake_path, monkeypatch):
         os.kill(first.pid, signal.SIGTERM)
         first.wait(10)
     assert_gone_and_nothing_written(shop, lake_path, time.monotonic(), within=5)
+
+
+def test_a_full_disk_fails_the_crawl_and_keeps_the_previous_batch(shop, lake_path, tmp_path, monkeypatch):
+    import json
+
+    from include.core.settings import get_settings
+
+    if readonly_wrap(lake_path if lake_path.exists() else tmp_path) is None:
+        pytest.skip("no private mount namespace (unshare -rm): cannot mount a small tmpfs for the lake")
+    crawl_source("fault_shop", D)
+    shop.routes.update(shop_routes(40, version=1, image_tag="b"))  # 40 new images cannot fit in the slack
+    proc = subprocess.run(["unshare", "-rm", sys.executable, str(ROOT / "tests/faults/full_disk.py"), str(lake_path),
+                           "24", "crawl", "fault_shop", "--date", D], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=180, check=False)  # fmt: skip
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["rc"] == 1 and "No space left on device" in result["last_line"], result
+    assert result["last_line"].startswith(f"fti crawl: crawl of fault_shop for {D} failed: lake write failed")
+    assert result["after"] == result["before"]  # the batch readers see is the previous one, untouched
+    rerun = crawl_source("fault_shop", D)  # on the real disk (the tmpfs lived in the namespace only)
+    assert rerun["rows"] == 40
+    monkeypatch.setenv("FTI_LAKE", str(tmp_path / "clean"))
+    get_settings.cache_clear()
+    crawl_source("fault_shop", D)
+    assert table(manifest(tmp_path / "clean")).to_parquet() == table(manifest(lake_path)).to_parquet()
