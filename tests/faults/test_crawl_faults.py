@@ -159,7 +159,7 @@ def test_a_full_disk_fails_the_crawl_and_keeps_the_previous_batch(shop, lake_pat
     if readonly_wrap(lake_path if lake_path.exists() else tmp_path) is None:
         pytest.skip("no private mount namespace (unshare -rm): cannot mount a small tmpfs for the lake")
     crawl_source("fault_shop", D)
-    shop.routes.update(shop_routes(40, version=1, image_tag="b"))  # 40 new images cannot fit in the slack
+    shop.routes.update(shop_routes(20, version=1, image_tag="b"))  # 20 new images cannot fit in the slack
     proc = subprocess.run(["unshare", "-rm", sys.executable, str(ROOT / "tests/faults/full_disk.py"), str(lake_path),
                            "24", "crawl", "fault_shop", "--date", D], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=180, check=False)  # fmt: skip
@@ -168,7 +168,7 @@ def test_a_full_disk_fails_the_crawl_and_keeps_the_previous_batch(shop, lake_pat
     assert result["last_line"].startswith(f"fti crawl: crawl of fault_shop for {D} failed: lake write failed")
     assert result["after"] == result["before"]  # the batch readers see is the previous one, untouched
     rerun = crawl_source("fault_shop", D)  # on the real disk (the tmpfs lived in the namespace only)
-    assert rerun["rows"] == 40
+    assert rerun["rows"] == 20
     monkeypatch.setenv("FTI_LAKE", str(tmp_path / "clean"))
     get_settings.cache_clear()
     crawl_source("fault_shop", D)
