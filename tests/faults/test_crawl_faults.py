@@ -174,3 +174,22 @@ def test_a_full_disk_fails_the_crawl_and_keeps_the_previous_batch(shop, lake_pat
     get_settings.cache_clear()
     crawl_source("fault_shop", D)
     assert table(manifest(tmp_path / "clean")).to_parquet() == table(manifest(lake_path)).to_parquet()
+
+
+def test_validate_killed_half_way_leaves_no_verdict_and_the_rerun_validates(shop, lake_path):
+    import json
+
+    from include.core.layout import VALIDATION
+
+    crawl_source("fault_shop", D)
+    rows = manifest(lake_path)
+    caller = start_caller("validate", "fault_shop", "--date", D)
+    time.sleep(2.5)  # Great Expectations is importing or checking the batch
+    os.kill(caller.pid, signal.SIGKILL)
+    caller.wait(10)
+    verdict = lake_path / PREFIX / VALIDATION
+    assert not verdict.exists() or json.loads(verdict.read_text())["success"] is True  # nothing half-written
+    assert manifest(lake_path).equals(rows) and not list((lake_path).glob("quarantine/**/manifest.parquet"))
+    proc = fti("validate", "fault_shop", "--date", D)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(verdict.read_text())["success"] is True and manifest(lake_path).equals(rows)  # 0 rows lost

@@ -121,3 +121,49 @@ def test_a_corrupt_batch_manifest_fails_validation_and_the_rerun_restores_it(sho
     again = pd.read_parquet(lake_path / prefix / MANIFEST).drop(columns=["crawled_at"])
     assert again.to_parquet() == good.to_parquet()  # 0 validated rows lost, same table
     assert json.loads((lake_path / prefix / "validation.json").read_text())["success"] is True
+
+
+PUBLISH = """
+import sys
+from include.core.lake import LocalLake
+from include.reports.publishing import publish_report
+from tests.include.reports.test_publishing import INPUTS, history_for, table_for
+lake = LocalLake(sys.argv[1])
+table = table_for(lake, "2026-11-02")
+html = "<html>" + "x" * 30_000_000 + "</html>"  # big enough to be killed while it is written
+publish_report(lake, table, "2026-11-02", INPUTS, history=history_for(table), report_html=html)
+"""
+
+
+def test_publish_killed_half_way_never_shows_a_half_report_and_the_rerun_equals_a_clean_run(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from include.reports.publishing import verify
+    from tests.faults.shop import ROOT
+
+    lake, clean = LocalLake(tmp_path / "lake"), LocalLake(tmp_path / "clean")
+    table = table_for(lake)
+    good = publish_report(lake, table, "2026-11-01", INPUTS, history=history_for(table), report_html="<html/>")
+    child = subprocess.Popen([sys.executable, "-c", PUBLISH, str(tmp_path / "lake")], cwd=ROOT,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "lake/reports/dt=2026-11-02").exists() and child.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    os.kill(child.pid, signal.SIGKILL)  # half-way: files of the run written, latest.json not switched yet
+    child.wait()
+    latest = read_latest(lake)
+    assert latest["run_id"] == good["run_id"]  # readers still see the last complete report
+    verify(lake, latest["prefix"], json.loads(lake.read_text(latest["manifest"])))  # and all of it verifies
+    html = "<html>" + "x" * 30_000_000 + "</html>"
+    table2 = table_for(lake, "2026-11-02")
+    rerun = publish_report(lake, table2, "2026-11-02", INPUTS, history=history_for(table2), report_html=html)
+    first = publish_report(clean, table_for(clean, "2026-11-02"), "2026-11-02", INPUTS, history=history_for(table2),
+                           report_html=html)  # fmt: skip
+    assert rerun["run_id"] == first["run_id"] == read_latest(lake)["run_id"]
+    assert report_files(lake, rerun) == report_files(clean, first)
+    assert lake.read_bytes(history_key("2026-11-02")) == clean.read_bytes(history_key("2026-11-02"))
