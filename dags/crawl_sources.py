@@ -19,6 +19,11 @@ with a bot wall is stopped after 20 refusals in a row; `validate` then **fails**
 that date is replaced, never duplicated. A range of dates: `fti_backfill`. `max_items` caps a trial crawl.
 Credentials of API sources come from the Airflow connection named by the source's `conn_id` (token in the
 password field).
+
+**Stopping a crawl:** marking the task failed, its timeout, or killing the worker ends the crawl process too (the
+task's `on_kill`; the crawl also dies with its parent); a second crawl of the same source and date waits for the
+first, then fails. A `date` that is not a real `YYYY-MM-DD` is refused before anything is touched. A write that
+fails (read-only or full lake) fails the task with the reason in one line; the previous batch stays.
 """
 
 from __future__ import annotations
