@@ -20,11 +20,11 @@ venv: $(STAMP)  ## create .venv and install the project (editable) with its dev 
 demo: $(STAMP)  ## run the nightly pipeline through Airflow on the embedded demo web
 	$(BIN)/fti demo
 
-test: $(STAMP)  ## the whole test suite (CI runs this)
-	$(BIN)/python -m pytest -q -ra
+test: $(STAMP)  ## the whole test suite but the fault suite (CI runs this, then make test-faults)
+	$(BIN)/python -m pytest -q -ra -m "not faults"
 
 test-fast: $(STAMP)  ## tests without the slow end-to-end ones
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not faults"
 
 BENCH_EMBED_FLAGS ?= --batch-size 32
 BENCH_SEARCH_FLAGS ?= --vectors 100000 --queries 1000 --server-config dataCoord.segment.maxSize=1024 --server-config dataCoord.segment.sealProportion=1
@@ -84,5 +84,5 @@ down:  ## stop the Docker stack (volumes are kept; `$(COMPOSE) down -v` drops th
 clean:
 	rm -rf lake .airflow .fti .pytest_cache
 
-test-faults: $(STAMP)  ## the fault suite: kills, read-only/full lake, failing S3, corrupt pointers (also in make test)
+test-faults: $(STAMP)  ## the fault suite: kills, read-only/full lake, failing S3, corrupt pointers (a CI step)
 	$(BIN)/python -m pytest -q -m faults tests/faults
