@@ -261,11 +261,12 @@ def _summarise(outcome: Any) -> dict:
 
 
 def _quarantine(lake: Lake, prefix: str, target: str, report: ValidationReport) -> None:
-    """Copy every key of the batch to ``target`` (cleared first), record the report there, drop the batch."""
-    lake.delete_prefix(target)
-    for key in lake.list(prefix):
-        lake.write_bytes(target + key[len(prefix) :], lake.read_bytes(key))
+    """Move the batch to ``target`` with its report: written there whole (include.core.replace), then dropped."""
+    from include.core.replace import replace_prefix
+
+    files = {key[len(prefix) :]: lake.read_bytes(key) for key in lake.list(prefix)}
     report.quarantined_to = target
-    lake.write_text(target + VALIDATION, report.to_json())
+    files[VALIDATION] = report.to_json().encode()
+    replace_prefix(lake, target, files, last=VALIDATION)  # a kill half-way leaves the batch where it was
     lake.delete_prefix(prefix)
     log.warning("batch %s quarantined to %s", prefix, target)
