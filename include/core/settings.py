@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     report_top_n: int = Field(50, ge=1, description="Designs kept in the published table.")
     # Trend scoring, momentum, themes (include/trends/scoring.py, momentum.py, themes.py; docs/reports.md).
     recency_half_life_hours: float = Field(72.0, gt=0, description="A post's vote halves every this many hours.")
-    min_source_posts: int = Field(20, ge=1, description="A source with fewer voting posts gets a smaller share.")
-    source_weights: dict[str, float] = Field(default_factory=dict, description="Per-source weight (default 1).")
+    min_source_posts: int = Field(20, ge=1, description="A source showing fewer posts is divided by this many.")
+    source_weights: dict[str, float] = Field(default_factory=dict, description="Source weights (over sources.yaml).")
     near_duplicate_similarity: float = Field(0.97, description="Catalog images this similar are one design.")
     min_support_posts: int = Field(2, ge=1, description="A design needs this many matching posts to be ranked.")
     momentum_change: float = Field(0.25, ge=0, description="Relative score change that counts as rising/falling.")

@@ -26,7 +26,7 @@ WINNING_DESIGNS: dict[str, tuple[str, str]] = {
     "offer_count": ("int64", "number of offers"),
     "image_key": ("string", "lake key of the catalog image"),
     "image_uri": ("string", "absolute URI (path or s3://) of the catalog image"),
-    "score": ("float64", "current_score + upcoming_score (points; every source hands out 100)"),
+    "score": ("float64", "current_score + upcoming_score (points: weighted votes per 1,000 posts each source showed)"),
     "current_score": ("float64", "points from street-style (`current`) sources"),
     "upcoming_score": ("float64", "points from fashion-week (`upcoming`) sources"),
     "horizon": ("string", "`current` or `upcoming`, whichever score is larger"),

@@ -85,9 +85,16 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     from include.trends.colours import dominant_colours
     from include.trends.designs import build_catalog, latest_portal_batches, portal_offers
     from include.trends.forecast import ForecastParams, forecast_lake
-    from include.trends.momentum import classify, history_frame, previous_runs
+    from include.trends.momentum import classify, comparable, history_frame, previous_runs
     from include.trends.ranking import build_table
-    from include.trends.scoring import ScoringParams, score_designs, source_summary, weighted_votes
+    from include.trends.scoring import (
+        ScoringParams,
+        points_by_source,
+        posts_seen,
+        score_designs,
+        source_summary,
+        weighted_votes,
+    )
     from include.trends.themes import build_themes, read_registry, stable_ids
 
     batches, notes = social_notes(lake, dt)
@@ -100,7 +107,9 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     matches_bytes = lake.read_bytes(matched["matches"])
     matches = pd.read_parquet(io.BytesIO(matches_bytes))
     posts = validated_manifest(lake, "social", dt)
-    params = ScoringParams.from_settings(settings)
+    registry_sources = load_registry().sources
+    params = ScoringParams.from_settings(settings, {s.name: s.weight for s in registry_sources})
+    present = {b["prefix"].split("/source=")[1].split("/")[0] for b in batches if "kind=social/" in b["prefix"]}
 
     candidates = weighted_votes(matches, posts, dt, params)
     index = _open_index(settings, collection)
@@ -122,7 +131,10 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     registry, registry_notes = read_registry(lake, dt)
     notes += [f"theme ids: {n}" for n in registry_notes]
     themes, assignment, registry, theme_stats["ids"] = stable_ids(themes, assignment, catalog.vectors, registry, dt)
-    momentum = classify(scores["score"], previous, settings.momentum_change)
+    by_source = points_by_source(votes)
+    now_scores, then, comparable_note = comparable(scores["score"], previous, by_source, present)
+    notes += [comparable_note] if comparable_note else []
+    momentum = classify(now_scores, then, settings.momentum_change)
     inputs = {
         "batches": batches,
         "catalog_batches": latest_portal_batches(lake, dt),  # the listings the offers come from
@@ -137,7 +149,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
                    "min_theme_posts": settings.min_theme_posts},
         "history": {"dates": sorted(previous["dt"].unique().tolist()),
                     "sha256": sha256_hex(previous.to_csv(index=False).encode())},
-        "sources": source_summary(votes), "themes": theme_stats, "notes": notes,
+        "sources": source_summary(votes, posts_seen(matches, posts)), "themes": theme_stats, "notes": notes,
     }  # fmt: skip
 
     @cache
@@ -145,7 +157,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
         return ",".join(n for n, _ in dominant_colours(lake.read_bytes(key))) if key and lake.exists(key) else ""
 
     # Trend series read every scored design's theme, catalog category and colours from the history.
-    history = history_frame(dt, "", scores, assignment)
+    history = history_frame(dt, "", scores, assignment, by_source, present)
     meta = [catalog.meta.get(d, {}) for d in history["design_id"]]
     history["category"] = [category_of(m.get("title"), m.get("category")) for m in meta]
     history["colours"] = [colours(m.get("image_key")) for m in meta]
@@ -159,7 +171,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     table = build_table(
         ranked, votes, catalog.meta, catalog.offers, dt, "", momentum=momentum, themes=assignment,
         colours=colours, model_version=model_version, collection=collection, uri=lake.uri,
-        top_n=settings.report_top_n, editorial={s.name for s in load_registry().sources if s.editorial},
+        top_n=settings.report_top_n, editorial={s.name for s in registry_sources if s.editorial},
     )  # fmt: skip
     # The run id: the inputs and the tables themselves (a recrawl with the same content keeps it).
     run_id = run_id_for({**inputs, "tables": [sha256_hex(table.to_csv(index=False).encode()),
