@@ -12,7 +12,8 @@ SCHEMA_VERSION = 2
 # name -> (type, meaning)
 WINNING_DESIGNS: dict[str, tuple[str, str]] = {
     "rank": ("int64", "1 = strongest design of the run"),
-    "design_id": ("string", "sha256 of the catalog image (smallest of its near-duplicates); stable across runs"),
+    "design_id": ("string", "id the design was first given (a catalog image sha256); kept across runs and "
+                  "re-crawls by the design registry (history/designs/)"),
     "product_id": ("string", "product id of the design's own listing"),
     "portal": ("string", "portal source of that listing"),
     "title": ("string", "product title"),

@@ -76,7 +76,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     from embedding.index import CatalogIndexError
     from embedding.lock import is_lite
     from embedding.matching import EmptyCatalog, NoSocialPosts, match_social
-    from include.core.layout import theme_registry_key
+    from include.core.layout import design_registry_key, theme_registry_key
     from include.core.sources import load_registry
     from include.quality.batches import validated_manifest
     from include.reports.html import render_report
@@ -87,6 +87,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     from include.trends.forecast import ForecastParams, forecast_lake
     from include.trends.momentum import classify, comparable, history_frame, previous_runs
     from include.trends.ranking import build_table
+    from include.trends.registry import assign_ids, read_design_registry
     from include.trends.scoring import (
         ScoringParams,
         points_by_source,
@@ -119,6 +120,10 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     finally:
         if index is not None:
             index.connection.close()
+    design_registry, design_notes = read_design_registry(lake, dt)
+    notes += [f"design ids: {n}" for n in design_notes]
+    catalog, design_registry, design_stats = assign_ids(catalog, design_registry, dt,
+                                                        settings.near_duplicate_similarity)  # fmt: skip
     votes = weighted_votes(matches, posts, dt, params, catalog.groups)
     scores = score_designs(votes)
     previous, history_notes = previous_runs(lake, dt, settings.momentum_runs)
@@ -149,7 +154,8 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
                    "min_theme_posts": settings.min_theme_posts},
         "history": {"dates": sorted(previous["dt"].unique().tolist()),
                     "sha256": sha256_hex(previous.to_csv(index=False).encode())},
-        "sources": source_summary(votes, posts_seen(matches, posts)), "themes": theme_stats, "notes": notes,
+        "sources": source_summary(votes, posts_seen(matches, posts)), "themes": theme_stats,
+        "designs": design_stats, "notes": notes,
     }  # fmt: skip
 
     @cache
@@ -187,5 +193,6 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
                          forecasts=forecasts)  # fmt: skip
     published = publish_report(lake, table, dt, inputs, themes=themes, run_id=run_id, report_html=page,
                                history=history, forecasts=forecasts,
-                               extra_history={theme_registry_key(dt): registry})  # fmt: skip
+                               extra_history={theme_registry_key(dt): registry,
+                                              design_registry_key(dt): design_registry})  # fmt: skip
     return {**published, "posts": matched["posts"], "designs": len(table), "notes": notes}
