@@ -40,7 +40,8 @@ def test_design_ids_stay_stable_across_three_dates_with_a_recrawled_catalog(tmp_
         for dt, (catalog_now, voted) in zip(DATES, nights, strict=True):
             index.delete([s for s in ("a", "0a", "00a", "a2", "b", "c") if s not in catalog_now])
             rows = [{"sha256": s, "source": p, "product_id": f"sku-{s}", "title": f"T {s}", "price": 10.0,
-                     "currency": "GBP", "page_url": f"https://{p}/{s}"} for s, (p, _) in catalog_now.items()]  # fmt: skip
+                     "currency": "GBP", "page_url": f"https://{p}/{s}"}
+                    for s, (p, _) in catalog_now.items()]  # fmt: skip
             index.upsert(rows, np.stack([v for _, v in catalog_now.values()]))
             matches = pd.DataFrame([match(f"p{i}", s, 0.9) for i, s in enumerate(voted)])
             catalog = build_catalog(voted, matches, listings([]), index, threshold=0.97)
