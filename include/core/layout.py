@@ -11,6 +11,7 @@ reports/latest.json                                 the one pointer readers foll
 history/winning_designs/dt=<d>/part.parquet         every scored design of a run (momentum, trend series read it)
 history/themes/dt=<d>/part.parquet                  the theme registry after a run (stable theme ids)
 history/designs/dt=<d>/part.parquet                 the design registry after a run (stable design ids)
+state/catalog_index/dt=<d>.json                    which portal batches of a date the catalog index holds
 """
 
 from __future__ import annotations
@@ -64,3 +65,8 @@ def theme_registry_key(dt: str) -> str:
 def design_registry_key(dt: str) -> str:
     """The design registry written by the run of one date."""
     return f"{DESIGN_REGISTRY_PREFIX}dt={dt}/part.parquet"
+
+
+def catalog_state_key(dt: str) -> str:
+    """What ``embed_catalog`` put in the index for one date (the readiness rule reads it)."""
+    return f"state/catalog_index/dt={dt}.json"

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     momentum_runs: int = Field(3, ge=1, description="Momentum compares with the mean score of this many runs.")
     theme_distance: float = Field(0.2, gt=0, description="Cosine distance threshold of theme clustering.")
     min_theme_posts: int = Field(2, ge=1, description="Smallest theme (matched posts).")
+    # Nightly readiness of rank_trends (include/ops/readiness.py; docs/operations.md).
+    rank_schedule: str = Field("0 1 * * *", description="Cron of rank_trends (UTC); it then waits for its inputs.")
+    rank_cutoff_hours: float = Field(
+        10.0, ge=0, description="Hours after midnight UTC of a date when it is ranked with whatever has arrived."
+    )
+    readiness_poke_seconds: float = Field(600.0, gt=0, description="How often rank_trends re-reads the lake.")
+    readiness_lookback_days: int = Field(7, ge=1, description="A source seen this recently is waited for.")
+    readiness_sources: list[str] | None = Field(None, description="Sources to wait for (default: the active ones).")
     # Trend forecasts (include/trends/forecast.py; docs/reports.md).
     forecast_weeks: int = Field(52, ge=1, description="Weeks ahead each trend series is forecast.")
     trend_threshold: float = Field(0.5, gt=0, description="Year-over-year change that counts as rising/declining.")

@@ -71,7 +71,20 @@ def _open_index(settings: Settings, collection: str):
         return None
 
 
-def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
+def readiness_notes(readiness: dict[str, Any] | None) -> list[str]:
+    """Notes naming the sources that had not finished when the date was ranked (the cut-off had passed)."""
+    if not readiness:
+        return []
+    notes = [f"source {n} was late: nothing from it for {readiness['dt']} when the cut-off "
+             f"({readiness['cutoff_at']}) passed; ranked without it" for n in readiness.get("late", [])]  # fmt: skip
+    notes += [f"portal {n}: validated but not yet in the catalog index at the cut-off"
+              for n in readiness.get("unindexed", [])]  # fmt: skip
+    for note in notes:
+        log.warning(note)
+    return notes
+
+
+def run_trends(dt: str, lake: Lake, settings: Settings, readiness: dict[str, Any] | None = None) -> dict[str, Any]:
     """Match, score and publish one date (see module docstring); returns the publish result and counts."""
     from embedding.index import CatalogIndexError
     from embedding.lock import is_lite
@@ -99,6 +112,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     from include.trends.themes import build_themes, read_registry, stable_ids
 
     batches, notes = social_notes(lake, dt)
+    notes = readiness_notes(readiness) + notes
     try:
         matched = match_social(dt, lake, settings)
     except (NoSocialPosts, EmptyCatalog, CatalogIndexError) as exc:
@@ -156,6 +170,8 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
                     "sha256": sha256_hex(previous.to_csv(index=False).encode())},
         "sources": source_summary(votes, posts_seen(matches, posts)), "themes": theme_stats,
         "designs": design_stats, "notes": notes,
+        **({"readiness": {k: readiness[k] for k in ("reason", "in", "skipped", "failed", "late", "cutoff_at")}}
+           if readiness else {}),
     }  # fmt: skip
 
     @cache
