@@ -68,7 +68,8 @@ def test_one_ranking_per_date_after_the_last_source_or_at_the_cut_off(tmp_path):
     assert "never" not in state["states"]
     # Night 2: shop2 never reports; the date is ranked once, at the 10:00 cut-off, with shop2 late.
     events = [(60, lambda: validated(lake, "social", "insta", d2)), (90, lambda: validated(lake, "social", "pins", d2)),
-              (300, lambda: validated(lake, "portal", "shop1", d2)), (310, lambda: indexed(lake, d2, ["shop1"]))]  # fmt: skip
+              (300, lambda: validated(lake, "portal", "shop1", d2)),
+              (310, lambda: indexed(lake, d2, ["shop1"]))]  # fmt: skip
     (ranked,) = night(lake, d2, events)
     at, state = ranked
     assert at == "10:00" and state["reason"] == "cut-off" and state["late"] == ["shop2"]
