@@ -4,7 +4,8 @@ A post's vote for a design weighs
 
 * **similarity** above the threshold: ``(sim - threshold) / (1 - threshold)`` (a match at the threshold counts 0),
 * **recency**: ``0.5 ** (age_hours / half_life)``, age measured to the end of the run's date,
-* **engagement**: ``1 + log1p(likes)``.
+* **engagement**: ``1 + log1p(likes)`` divided by its mean over the posts the source showed that night, so an
+  average post weighs 1 on every platform (Pinterest search gives no like counts, Instagram hundreds).
 
 A post votes for its best design and any other within ``margin`` of it; its weight is split between them (one
 post, one vote). Near-duplicate catalog images (the same design on several portals) are merged before voting.
@@ -104,6 +105,18 @@ def posts_seen(matches: pd.DataFrame, posts: pd.DataFrame | None) -> dict[str, i
     return {str(k): int(v) for k, v in counts.items()}
 
 
+def engagement_scale(matches: pd.DataFrame, posts: pd.DataFrame | None) -> dict[str, float]:
+    """Per source, the mean ``1 + log1p(likes)`` of the posts it showed (manifest rows, else match rows)."""
+    if posts is not None and not posts.empty:
+        rows = posts.drop_duplicates("sha256")[["source", "likes"]]
+    elif not matches.empty:
+        rows = matches.drop_duplicates("post_sha256").rename(columns={"post_source": "source"})[["source", "likes"]]
+    else:
+        return {}
+    likes = pd.to_numeric(rows["likes"], errors="coerce").fillna(0).clip(lower=0).astype(float)
+    return {str(k): float(v) for k, v in (1.0 + np.log1p(likes)).groupby(rows["source"]).mean().items()}
+
+
 def weighted_votes(
     matches: pd.DataFrame, posts: pd.DataFrame | None, dt: str, params: ScoringParams,
     groups: Mapping[str, str] | None = None,
@@ -139,7 +152,8 @@ def weighted_votes(
     m["w_similarity"] = ((m["similarity"] - params.threshold) / span).clip(lower=0.0, upper=1.0)
     m["w_recency"] = recency_weight(m["posted_at"], dt, params.half_life_hours).to_numpy()
     m["likes"] = pd.to_numeric(m["likes"], errors="coerce").fillna(0).clip(lower=0).astype("int64")
-    m["w_engagement"] = 1.0 + np.log1p(m["likes"].astype(float))
+    scale = m["source"].astype(str).map(engagement_scale(matches, posts)).fillna(1.0).clip(lower=1e-9)
+    m["w_engagement"] = (1.0 + np.log1p(m["likes"].astype(float))) / scale
     share = 1.0 / m.groupby("post_sha256")["design_id"].transform("count")
     m["weight"] = m["w_similarity"] * m["w_recency"] * m["w_engagement"] * share
     seen = posts_seen(matches, posts)
