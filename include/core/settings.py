@@ -16,6 +16,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+class MilvusUriRequired(ValueError):
+    """An S3 lake without a configured Milvus URI: there is no shared default for the index."""
+
+
 class Settings(BaseSettings):
     """Typed configuration of FTI, read from ``FTI_*`` environment variables."""
 
@@ -100,11 +104,20 @@ class Settings(BaseSettings):
     trend_threshold: float = Field(0.5, gt=0, description="Year-over-year change that counts as rising/declining.")
 
     def resolved_milvus_uri(self) -> str:
-        """Milvus URI: the configured one, else a Milvus Lite file beside a local lake."""
+        """Milvus URI: the configured one, else a Milvus Lite file beside a local lake.
+
+        Raises:
+            MilvusUriRequired: the lake is on S3 and no ``FTI_MILVUS_URI`` is set (a Lite file in each worker's
+                working directory would give every worker its own index).
+        """
         if self.milvus_uri:
             return self.milvus_uri
         if self.lake.startswith("s3://"):
-            return str(Path(".fti/milvus.db").resolve())
+            raise MilvusUriRequired(
+                f"FTI_MILVUS_URI is required with an S3 lake ({self.lake}): set it to the Milvus server every "
+                "worker shares (http://host:19530); a default Milvus Lite file would live in each worker's working "
+                "directory, one index per worker"
+            )
         return str((Path(self.lake) / "index" / "milvus.db").resolve())
 
 
