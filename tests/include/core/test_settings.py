@@ -26,3 +26,11 @@ def test_status_reports_the_missing_uri_instead_of_failing(tmp_path):
 
     out = alias_target(LocalLake(tmp_path), Settings(lake="s3://fti-lake/fti"))
     assert out["uri"] is None and "FTI_MILVUS_URI" in out["error"]
+
+
+def test_a_reindex_on_a_server_leaves_the_one_slot_pool():
+    from include.ops.airflow_support import MILVUS_POOL, reindex_pool
+
+    assert reindex_pool(Settings(milvus_uri="http://milvus:19530")) == "default_pool"
+    assert reindex_pool(Settings(lake="/tmp/lake")) == MILVUS_POOL  # Milvus Lite: one process per file
+    assert reindex_pool(Settings(lake="s3://b/fti")) == MILVUS_POOL  # refused when it runs, not at parse time
