@@ -9,7 +9,8 @@ the alias `FTI_COLLECTION` (`catalog`) move to it, in one call: readers (`rank_t
 collection, with the old model, until that moment. A failed check fails the task and leaves the alias where it
 was. The previous `FTI_INDEX_KEEP_VERSIONS` collections are kept for `fti index rollback`; older ones are dropped.
 
-Writes: Milvus, in the pool `fti_milvus` (one slot) on Milvus Lite, in `default_pool` on a server (the ranking does not wait behind it). Updates the Asset `fti_catalog_index`. `fti index status`
+Writes: Milvus, in the pool `fti_milvus` (one slot) on Milvus Lite, in `default_pool` on a server (the ranking
+does not wait behind it). Updates the Asset `fti_catalog_index`. `fti index status`
 shows the collection in service, its index settings and the versions kept.
 """
 
