@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     momentum_runs: int = Field(3, ge=1, description="Momentum compares with the mean score of this many runs.")
     theme_distance: float = Field(0.2, gt=0, description="Cosine distance threshold of theme clustering.")
     min_theme_posts: int = Field(2, ge=1, description="Smallest theme (matched posts).")
+    # Money (include/trends/money.py): one currency per published table, the original price kept.
+    report_currency: str = Field("GBP", pattern="^[A-Z]{3}$", description="Currency of the published prices.")
+    currency_rates: dict[str, float] = Field(
+        default_factory=dict, description="Units of report_currency per unit of each other currency (JSON)."
+    )
     # Nightly readiness of rank_trends (include/ops/readiness.py; docs/operations.md).
     rank_schedule: str = Field("0 1 * * *", description="Cron of rank_trends (UTC); it then waits for its inputs.")
     rank_cutoff_hours: float = Field(

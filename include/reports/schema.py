@@ -18,12 +18,16 @@ WINNING_DESIGNS: dict[str, tuple[str, str]] = {
     "portal": ("string", "portal source of that listing"),
     "title": ("string", "product title"),
     "brand": ("string", "brand"),
-    "price": ("float64", "price of that listing"),
-    "currency": ("string", "ISO currency of `price`"),
+    "price": ("float64", "price of that listing in `currency` (converted with `FTI_CURRENCY_RATES`; null: no rate)"),
+    "currency": ("string", "ISO currency of `price`: the run's report currency (`FTI_REPORT_CURRENCY`)"),
+    "original_price": ("float64", "the listing's price as the portal showed it"),
+    "original_currency": ("string", "the listing's own currency"),
     "product_url": ("string", "product page of that listing"),
     "editorial": ("bool", "the listing is a look from an editorial source (magazine, blog), not a product for sale: "
                   "`price` stays empty"),
-    "offers": ("string (JSON)", "all listings: [{portal, product_id, price, currency, url}], cheapest first"),
+    "offers": ("string (JSON)", "all listings: [{portal, product_id, price, currency, original_price, "
+                  "original_currency, "
+                  "url}], cheapest first in the report currency"),
     "offer_count": ("int64", "number of offers"),
     "image_key": ("string", "lake key of the catalog image"),
     "image_uri": ("string", "absolute URI (path or s3://) of the catalog image"),

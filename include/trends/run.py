@@ -99,6 +99,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings, readiness: dict[str, Any
     from include.trends.designs import build_catalog, latest_portal_batches, portal_offers
     from include.trends.forecast import ForecastParams, forecast_lake
     from include.trends.momentum import classify, comparable, history_frame, previous_runs
+    from include.trends.money import unknown_currencies
     from include.trends.ranking import build_table
     from include.trends.registry import assign_ids, read_design_registry
     from include.trends.scoring import (
@@ -190,10 +191,14 @@ def run_trends(dt: str, lake: Lake, settings: Settings, readiness: dict[str, Any
     inputs["forecasts"] = forecast_counts
     notes += [f"trend series: {n}" for n in forecast_notes]  # the list inputs["notes"] holds
     ranked = scores[scores["support_posts"] >= settings.min_support_posts]  # one post is not a trend
+    notes += [f"no rate from {c} to {settings.report_currency} in FTI_CURRENCY_RATES: those prices are shown as "
+              "listed (original_price) and sort last" for c in
+              unknown_currencies(catalog.offers, settings.report_currency, settings.currency_rates)]  # fmt: skip
     table = build_table(
         ranked, votes, catalog.meta, catalog.offers, dt, "", momentum=momentum, themes=assignment,
         colours=colours, model_version=model_version, collection=collection, uri=lake.uri,
         top_n=settings.report_top_n, editorial={s.name for s in registry_sources if s.editorial},
+        currency=(settings.report_currency, settings.currency_rates),
     )  # fmt: skip
     # The run id: the inputs and the tables themselves (a recrawl with the same content keeps it).
     run_id = run_id_for({**inputs, "tables": [sha256_hex(table.to_csv(index=False).encode()),
