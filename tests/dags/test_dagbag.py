@@ -76,3 +76,9 @@ def test_parsing_imports_no_heavy_library():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+
+
+def test_feedback_feeds_the_trainer(dagbag):
+    ingest = dagbag.dags["fti_feedback"].get_task("ingest")
+    assert {a.name for a in ingest.outlets} == {"fti_labelled_data"}
+    assert asset_names(dagbag.dags["train_embedder"].timetable.asset_condition) == {"fti_labelled_data"}
