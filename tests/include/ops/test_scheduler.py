@@ -27,7 +27,8 @@ def test_triggered_crawls_run_the_asset_chain_to_a_published_report(stack):
     assert {r["run_type"] for r in runs["embed_catalog"]} == {"asset_triggered"}, runs["embed_catalog"]
     assert all(r["state"] == "success" for r in runs["embed_catalog"]), runs["embed_catalog"]
     # One ranking for the date, started with the crawls: its sensor waited until the last input was in the lake.
-    (rank,) = runs["rank_trends"]
+    assert len(runs["rank_trends"]) == 1, runs["rank_trends"]
+    rank = runs["rank_trends"][0]
     assert rank["state"] == "success" and rank["logical_date"].startswith(stack.dt), rank
     tis = {t["task_id"]: t for t in stack.af.api.get(
         f"/dags/rank_trends/dagRuns/{rank['dag_run_id']}/taskInstances")["task_instances"]}  # fmt: skip
