@@ -82,3 +82,11 @@ def test_feedback_feeds_the_trainer(dagbag):
     ingest = dagbag.dags["fti_feedback"].get_task("ingest")
     assert {a.name for a in ingest.outlets} == {"fti_labelled_data"}
     assert asset_names(dagbag.dags["train_embedder"].timetable.asset_condition) == {"fti_labelled_data"}
+
+
+def test_backfill_crawls_only_replayable_sources_and_replays_the_rest(dagbag):
+    backfill = dagbag.dags["fti_backfill"]
+    trigger, replay = backfill.get_task("trigger_crawl"), backfill.get_task("replay")
+    assert trigger.partial_kwargs.get("wait_for_completion") is True or getattr(trigger, "wait_for_completion", False)
+    assert replay.upstream_task_ids >= {"trigger_crawl", "replay_dates"} and replay.trigger_rule == "none_failed"
+    assert replay.pool == "fti_milvus"
