@@ -17,15 +17,16 @@ all of them), a theme and its dominant colours. See docs/reports.md.
 
 Writes `lake/reports/dt=<date>/<run_id>/` (`winning_designs.parquet`, `.csv`, `.json`, `themes.parquet`,
 `report.html`, `manifest.json`) and `lake/history/…/dt=<date>/`, verifies them, then switches
-`lake/reports/latest.json` with a conditional write. A manual run with the `date` param reranks a date (it still
-waits for that date's inputs or cut-off; a past date's cut-off has passed). Updates the Asset `fti_winning_designs`.
+`lake/reports/latest.json` with a conditional write. **One ranking per date:** a scheduled run of a date that was
+ranked already skips `rank_and_publish`; a manual run (optionally with the `date` param) reranks (it still waits
+for that date's inputs or cut-off; a past date's cut-off has passed). Updates the Asset `fti_winning_designs`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Metadata, Param, PokeReturnValue, dag, task
+from airflow.sdk import CronTriggerTimetable, Metadata, Param, PokeReturnValue, dag, task
 
 from include.core.settings import get_settings
 from include.ops.airflow_support import DEFAULT_ARGS, MILVUS_POOL, WINNING_DESIGNS, run_date, use_aws_connection
@@ -35,7 +36,7 @@ SETTINGS = get_settings()
 
 @dag(
     doc_md=__doc__,
-    schedule=SETTINGS.rank_schedule,
+    schedule=CronTriggerTimetable(SETTINGS.rank_schedule, timezone="UTC", run_immediately=False),
     start_date=datetime(2026, 11, 1),
     catchup=False,
     max_active_runs=1,
@@ -58,8 +59,14 @@ def rank_trends():
     @task(outlets=[WINNING_DESIGNS], pool=MILVUS_POOL)
     def rank_and_publish(readiness: dict, **context):
         from include.ops.stages import rank_and_publish as run
+        from include.ops.stages import ranked_already
 
         use_aws_connection()
+        done = ranked_already(run_date(context))
+        if done and context["dag_run"].run_type != "manual":  # one ranking per date; a manual run reranks
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            raise AirflowSkipException(f"{run_date(context)} was ranked already ({done}); trigger it to rerank")
         result = run(run_date(context), readiness=readiness)
         yield Metadata(WINNING_DESIGNS, extra={"dt": run_date(context), "run_id": result["run_id"]})
         return result

@@ -75,6 +75,14 @@ def check_readiness(dt: str, now: Any = None, lake: Lake | None = None) -> dict[
     return state
 
 
+def ranked_already(dt: str, lake: Lake | None = None) -> str | None:
+    """The run id of a report already published for ``dt`` (None when the date was not ranked yet)."""
+    settings = get_settings()
+    lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
+    runs = sorted(k.split("/")[2] for k in lake.list(f"reports/dt={dt}/") if k.endswith("/manifest.json"))
+    return runs[-1] if runs else None
+
+
 def rank_and_publish(
     dt: str, lake: Lake | None = None, settings: Settings | None = None, readiness: dict[str, Any] | None = None
 ) -> dict[str, Any]:
