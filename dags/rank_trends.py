@@ -36,7 +36,7 @@ SETTINGS = get_settings()
 
 @dag(
     doc_md=__doc__,
-    schedule=CronTriggerTimetable(SETTINGS.rank_schedule, timezone="UTC", run_immediately=False),
+    schedule=CronTriggerTimetable(SETTINGS.rank_schedule, timezone="UTC") if SETTINGS.rank_schedule else None,
     start_date=datetime(2026, 11, 1),
     catchup=False,
     max_active_runs=1,

@@ -97,7 +97,9 @@ class Settings(BaseSettings):
         default_factory=dict, description="Units of report_currency per unit of each other currency (JSON)."
     )
     # Nightly readiness of rank_trends (include/ops/readiness.py; docs/operations.md).
-    rank_schedule: str = Field("0 1 * * *", description="Cron of rank_trends (UTC); it then waits for its inputs.")
+    rank_schedule: str = Field(
+        "0 1 * * *", description="Cron of rank_trends (UTC); it then waits for its inputs ('': manual runs only)."
+    )
     rank_cutoff_hours: float = Field(
         10.0, ge=0, description="Hours after midnight UTC of a date when it is ranked with whatever has arrived."
     )
