@@ -143,17 +143,17 @@ def run_trends(dt: str, lake: Lake, settings: Settings, readiness: dict[str, Any
     scores = score_designs(votes)
     previous, history_notes = previous_runs(lake, dt, settings.momentum_runs)
     notes += [f"momentum baseline: {n}" for n in history_notes]
+    by_source = points_by_source(votes)
+    now_scores, then, comparable_note = comparable(scores["score"], previous, by_source, present)
+    notes += [comparable_note] if comparable_note else []
     titles = {d: str(catalog.meta.get(d, {}).get("title") or "") for d in scores.index}
     themes, assignment, theme_stats = build_themes(
-        catalog.vectors, scores, votes, titles, previous, dt, settings.theme_distance, settings.min_theme_posts,
-        settings.momentum_change,
+        catalog.vectors, scores, votes, titles, then, dt, settings.theme_distance, settings.min_theme_posts,
+        settings.momentum_change, now=now_scores,
     )  # fmt: skip
     registry, registry_notes = read_registry(lake, dt)
     notes += [f"theme ids: {n}" for n in registry_notes]
     themes, assignment, registry, theme_stats["ids"] = stable_ids(themes, assignment, catalog.vectors, registry, dt)
-    by_source = points_by_source(votes)
-    now_scores, then, comparable_note = comparable(scores["score"], previous, by_source, present)
-    notes += [comparable_note] if comparable_note else []
     momentum = classify(now_scores, then, settings.momentum_change)
     inputs = {
         "batches": batches,
