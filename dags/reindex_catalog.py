@@ -9,7 +9,8 @@ the alias `FTI_COLLECTION` (`catalog`) move to it, in one call: readers (`rank_t
 collection, with the old model, until that moment. A failed check fails the task and leaves the alias where it
 was. The previous `FTI_INDEX_KEEP_VERSIONS` collections are kept for `fti index rollback`; older ones are dropped.
 
-Writes: Milvus, in the pool `fti_milvus` (one slot). Updates the Asset `fti_catalog_index`. `fti index status`
+Writes: Milvus, in the pool `fti_milvus` (one slot) on Milvus Lite, in `default_pool` on a server (the ranking
+does not wait behind it). Updates the Asset `fti_catalog_index`. `fti index status`
 shows the collection in service, its index settings and the versions kept.
 """
 
@@ -19,7 +20,7 @@ from datetime import datetime
 
 from airflow.sdk import Metadata, dag, task
 
-from include.ops.airflow_support import CATALOG_INDEX, DEFAULT_ARGS, EMBEDDING_MODEL, MILVUS_POOL, use_aws_connection
+from include.ops.airflow_support import CATALOG_INDEX, DEFAULT_ARGS, EMBEDDING_MODEL, reindex_pool, use_aws_connection
 
 
 @dag(
@@ -32,7 +33,7 @@ from include.ops.airflow_support import CATALOG_INDEX, DEFAULT_ARGS, EMBEDDING_M
     tags=["fti", "embed", "model"],
 )
 def reindex_catalog():
-    @task(outlets=[CATALOG_INDEX], pool=MILVUS_POOL)
+    @task(outlets=[CATALOG_INDEX], pool=reindex_pool())
     def reindex():
         from embedding.reindex import reindex_catalog as run
 

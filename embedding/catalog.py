@@ -13,6 +13,7 @@ version) are read and embedded; rerunning a date embeds nothing twice.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from include.core.lake import Lake, open_lake
-from include.core.layout import MANIFEST
+from include.core.layout import MANIFEST, catalog_state_key
 from include.core.progress import progress_bar
 from include.core.settings import Settings, get_settings
 from include.quality.batches import is_validated, read_manifest
@@ -190,6 +191,9 @@ def embed_catalog(dt: str, lake: Lake | None = None, settings: Settings | None =
         total = index.count()
     for key in skipped:
         log.warning("skipped undecodable catalog image %s", key)
+    indexed = sorted(live.loc[live["dt"] == dt, "source"].unique().tolist()) if len(live) else []
+    state = {"dt": dt, "sources": indexed, "collection": index.collection, "vectors": total}
+    lake.write_text(catalog_state_key(dt), json.dumps(state, sort_keys=True))  # what the readiness rule reads
     return {
         "dt": dt, "rows": today, "live": len(live), "embedded": embedded, "already": len(already),
         "skipped": len(skipped), "tombstoned": gone, "vectors": total, "collection": index.collection,

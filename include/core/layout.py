@@ -12,6 +12,8 @@ reports/dt=<d>/<run_id>/...                         immutable published report
 reports/latest.json                                 the one pointer readers follow
 history/winning_designs/dt=<d>/part.parquet         every scored design of a run (momentum, trend series read it)
 history/themes/dt=<d>/part.parquet                  the theme registry after a run (stable theme ids)
+history/designs/dt=<d>/part.parquet                 the design registry after a run (stable design ids)
+state/catalog_index/dt=<d>.json                    which portal batches of a date the catalog index holds
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ IMAGES_PREFIX = "images"
 LATEST = "reports/latest.json"
 HISTORY_PREFIX = "history/winning_designs/"
 THEME_REGISTRY_PREFIX = "history/themes/"
+DESIGN_REGISTRY_PREFIX = "history/designs/"
 
 MANIFEST_COLUMNS = [
     "sha256", "source", "kind", "horizon", "product_id", "page_url", "image_url", "image_key",
@@ -66,3 +69,13 @@ def history_key(dt: str) -> str:
 def theme_registry_key(dt: str) -> str:
     """The theme registry written by the run of one date."""
     return f"{THEME_REGISTRY_PREFIX}dt={check_dt(dt)}/part.parquet"
+
+
+def design_registry_key(dt: str) -> str:
+    """The design registry written by the run of one date."""
+    return f"{DESIGN_REGISTRY_PREFIX}dt={check_dt(dt)}/part.parquet"
+
+
+def catalog_state_key(dt: str) -> str:
+    """What ``embed_catalog`` put in the index for one date (the readiness rule reads it)."""
+    return f"state/catalog_index/dt={check_dt(dt)}.json"

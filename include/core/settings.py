@@ -16,6 +16,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+class MilvusUriRequired(ValueError):
+    """An S3 lake without a configured Milvus URI: there is no shared default for the index."""
+
+
 class Settings(BaseSettings):
     """Typed configuration of FTI, read from ``FTI_*`` environment variables."""
 
@@ -82,24 +86,48 @@ class Settings(BaseSettings):
     report_top_n: int = Field(50, ge=1, description="Designs kept in the published table.")
     # Trend scoring, momentum, themes (include/trends/scoring.py, momentum.py, themes.py; docs/reports.md).
     recency_half_life_hours: float = Field(72.0, gt=0, description="A post's vote halves every this many hours.")
-    min_source_posts: int = Field(20, ge=1, description="A source with fewer voting posts gets a smaller share.")
-    source_weights: dict[str, float] = Field(default_factory=dict, description="Per-source weight (default 1).")
+    min_source_posts: int = Field(20, ge=1, description="A source showing fewer posts is divided by this many.")
+    source_weights: dict[str, float] = Field(default_factory=dict, description="Source weights (over sources.yaml).")
     near_duplicate_similarity: float = Field(0.97, description="Catalog images this similar are one design.")
     min_support_posts: int = Field(2, ge=1, description="A design needs this many matching posts to be ranked.")
     momentum_change: float = Field(0.25, ge=0, description="Relative score change that counts as rising/falling.")
     momentum_runs: int = Field(3, ge=1, description="Momentum compares with the mean score of this many runs.")
     theme_distance: float = Field(0.2, gt=0, description="Cosine distance threshold of theme clustering.")
     min_theme_posts: int = Field(2, ge=1, description="Smallest theme (matched posts).")
+    # Money (include/trends/money.py): one currency per published table, the original price kept.
+    report_currency: str = Field("GBP", pattern="^[A-Z]{3}$", description="Currency of the published prices.")
+    currency_rates: dict[str, float] = Field(
+        default_factory=dict, description="Units of report_currency per unit of each other currency (JSON)."
+    )
+    # Nightly readiness of rank_trends (include/ops/readiness.py; docs/operations.md).
+    rank_schedule: str = Field(
+        "0 1 * * *", description="Cron of rank_trends (UTC); it then waits for its inputs ('': manual runs only)."
+    )
+    rank_cutoff_hours: float = Field(
+        10.0, ge=0, description="Hours after midnight UTC of a date when it is ranked with whatever has arrived."
+    )
+    readiness_poke_seconds: float = Field(600.0, gt=0, description="How often rank_trends re-reads the lake.")
+    readiness_lookback_days: int = Field(7, ge=1, description="A source seen this recently is waited for.")
+    readiness_sources: list[str] | None = Field(None, description="Sources to wait for (default: the active ones).")
     # Trend forecasts (include/trends/forecast.py; docs/reports.md).
     forecast_weeks: int = Field(52, ge=1, description="Weeks ahead each trend series is forecast.")
     trend_threshold: float = Field(0.5, gt=0, description="Year-over-year change that counts as rising/declining.")
 
     def resolved_milvus_uri(self) -> str:
-        """Milvus URI: the configured one, else a Milvus Lite file beside a local lake."""
+        """Milvus URI: the configured one, else a Milvus Lite file beside a local lake.
+
+        Raises:
+            MilvusUriRequired: the lake is on S3 and no ``FTI_MILVUS_URI`` is set (a Lite file in each worker's
+                working directory would give every worker its own index).
+        """
         if self.milvus_uri:
             return self.milvus_uri
         if self.lake.startswith("s3://"):
-            return str(Path(".fti/milvus.db").resolve())
+            raise MilvusUriRequired(
+                f"FTI_MILVUS_URI is required with an S3 lake ({self.lake}): set it to the Milvus server every "
+                "worker shares (http://host:19530); a default Milvus Lite file would live in each worker's working "
+                "directory, one index per worker"
+            )
         return str((Path(self.lake) / "index" / "milvus.db").resolve())
 
 

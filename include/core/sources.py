@@ -24,6 +24,8 @@ class Source(BaseModel):
     enabled: bool = True
     allow_private: bool = False
     editorial: bool = False  # a magazine or blog: its images are looks, not products for sale
+    weight: float = Field(1.0, ge=0)  # social: its votes count this much (points per 1,000 posts it showed)
+    replayable: bool = False  # its site can serve a past date again (a backfill may re-crawl it); live feeds: false
     args: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

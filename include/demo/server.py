@@ -43,6 +43,7 @@ _HOST_OK = re.compile(r"^[A-Za-z0-9.\-\[\]:]+$")
 
 class _Handler(ShopRoutes, SocialApiRoutes, BaseHTTPRequestHandler):
     app: App
+    web: DemoWeb | None = None
     # HTTP/1.0: one request per connection. With keep-alive, Twisted (Scrapy) clients stalled for the full
     # 30 s download timeout on some pooled connections of this thread-per-connection server.
     protocol_version = "HTTP/1.0"
@@ -61,6 +62,8 @@ class _Handler(ShopRoutes, SocialApiRoutes, BaseHTTPRequestHandler):
 
     def _dispatch(self, head: bool) -> None:
         self._head = head
+        if self.web is not None:
+            self.web.count_request()
         path, _, query = self.path.partition("?")
         self.query = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         try:
@@ -133,6 +136,13 @@ class DemoWeb:
         self.world, self.host, self.port, self.faults = world, host, port, faults
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.requests = 0  # every request served (tests: a backfill that must not fetch)
+        self._count_lock = threading.Lock()
+
+    def count_request(self) -> None:
+        """Count one request (called by the handler threads)."""
+        with self._count_lock:
+            self.requests += 1
 
     def set_world(self, world: World) -> None:
         """Serve another world from now on (the next simulated day), on the same address."""
@@ -144,7 +154,7 @@ class DemoWeb:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:
             return self
-        handler = type("DemoWebHandler", (_Handler,), {"app": App(self.world, self.faults)})
+        handler = type("DemoWebHandler", (_Handler,), {"app": App(self.world, self.faults), "web": self})
         self._server = ThreadingHTTPServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]

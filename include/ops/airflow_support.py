@@ -24,6 +24,20 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"  # the ``date`` Param of every DAG (run_da
 MILVUS_POOL = "fti_milvus"  # one slot: every task touching Milvus (Milvus Lite allows one process per .db file)
 
 
+def reindex_pool(settings: Any = None) -> str:
+    """The pool of a re-index: the one-slot ``fti_milvus`` pool on Milvus Lite (one process per file), Airflow's
+    ``default_pool`` on a Milvus server (a re-index there builds a new collection beside the one in service, so
+    the nightly ranking need not wait behind it)."""
+    from include.core.settings import get_settings
+
+    settings = settings or get_settings()
+    try:
+        uri = settings.resolved_milvus_uri()
+    except ValueError:  # an S3 lake without a URI: the task itself says so when it runs
+        return MILVUS_POOL
+    return MILVUS_POOL if "://" not in uri else "default_pool"
+
+
 def batches_asset(kind: str) -> Asset:
     """The Asset a validated batch of ``kind`` (portal | social) updates."""
     return CATALOG_BATCHES if kind == "portal" else SOCIAL_BATCHES

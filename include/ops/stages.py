@@ -62,11 +62,43 @@ def validate_source(source_name: str, dt: str, lake: Lake | None = None) -> dict
     return {"batch": prefix, "rows": report.rows, "success": report.success, "kind": source.kind, "dt": dt}
 
 
-def rank_and_publish(dt: str, lake: Lake | None = None, settings: Settings | None = None) -> dict[str, Any]:
+def check_readiness(dt: str, now: Any = None, lake: Lake | None = None) -> dict[str, Any]:
+    """Whether ``dt`` can be ranked now (:func:`include.ops.readiness.readiness`), with a log line of who is in."""
+    from datetime import UTC, datetime
+
+    from include.core.sources import load_registry
+    from include.ops.readiness import describe, readiness
+
+    settings = get_settings()
+    lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
+    enabled = {s.name: s.kind for s in load_registry().sources if s.enabled}
+    state = readiness(lake, dt, enabled, now or datetime.now(UTC), settings.rank_cutoff_hours,
+                      settings.readiness_lookback_days, settings.readiness_sources)  # fmt: skip
+    log.info("readiness %s", describe(state))
+    return state
+
+
+def ranked_already(dt: str, lake: Lake | None = None) -> str | None:
+    """The run id of a report already published for ``dt`` (None when the date was not ranked yet)."""
+    settings = get_settings()
+    lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
+    runs = sorted(k.split("/")[2] for k in lake.list(f"reports/dt={dt}/") if k.endswith("/manifest.json"))
+    return runs[-1] if runs else None
+
+
+def rank_and_publish(
+    dt: str, lake: Lake | None = None, settings: Settings | None = None, readiness: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Match the date's social images to the catalog, score and rank the designs and publish the report.
 
     See :mod:`include.trends.run` (scoring, near-duplicates, momentum, themes, colours) and
     :mod:`include.reports.publishing` (atomic publish). Returns the run id, report URI, counts and notes.
+
+    Args:
+        dt: The date.
+        lake: The lake (default: the settings' lake).
+        settings: Settings (default: the process-wide ones).
+        readiness: :func:`check_readiness` of the run: its late sources go into the notes and the manifest.
 
     Raises:
         include.trends.run.RankError: no social posts or an empty catalog; nothing was published.
@@ -78,6 +110,6 @@ def rank_and_publish(dt: str, lake: Lake | None = None, settings: Settings | Non
     dt = check_dt(dt)
     settings = settings or get_settings()
     lake = lake or open_lake(settings.lake, settings.s3_endpoint_url)
-    published = run_trends(dt, lake, settings)
+    published = run_trends(dt, lake, settings, readiness)
     log.info("published %s", json.dumps(published, default=str))
     return published

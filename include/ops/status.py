@@ -16,7 +16,7 @@ from typing import Any
 
 from include.core.lake import Lake
 from include.core.layout import HEALTH, LATEST, VALIDATION
-from include.core.settings import Settings
+from include.core.settings import MilvusUriRequired, Settings
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,12 @@ def alias_target(lake: Lake, settings: Settings, live: bool = True, lock_timeout
     For a Milvus Lite file the live read waits at most ``lock_timeout`` seconds for the file's lock and then
     reports ``"busy"``; it holds the lock only for the query.
     """
-    out: dict[str, Any] = {"alias": settings.collection, "uri": settings.resolved_milvus_uri(),
+    try:
+        uri = settings.resolved_milvus_uri()
+    except MilvusUriRequired as exc:
+        return {"alias": settings.collection, "uri": None, "recorded": None, "model_version": None, "live": None,
+                "error": str(exc)}  # fmt: skip
+    out: dict[str, Any] = {"alias": settings.collection, "uri": uri,
                            "recorded": None, "model_version": None, "live": None}  # fmt: skip
     key = f"index/{settings.collection}-versions.json"
     if lake.exists(key):

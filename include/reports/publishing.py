@@ -48,11 +48,32 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
+def _designs_parquet(table: pd.DataFrame) -> bytes:
+    """The winning designs as Parquet with ``offers`` and ``evidence`` as lists of structs (schema.NESTED)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from include.reports.schema import NESTED, nested
+
+    flat = table.drop(columns=[c for c in NESTED if c in table.columns])
+    arrow = pa.Table.from_pandas(flat, preserve_index=False)
+    for name, fields in NESTED.items():
+        if name not in table.columns:
+            continue
+        kind = pa.list_(pa.struct([(f, pa.type_for_alias(t)) for f, t in fields.items()]))
+        rows = [[{f: item.get(f) for f in fields} for item in nested(v)] for v in table[name]]
+        arrow = arrow.add_column(list(table.columns).index(name), name, pa.array(rows, type=kind))
+    buf = io.BytesIO()
+    pq.write_table(arrow, buf)
+    return buf.getvalue()
+
+
 def table_bytes(table: pd.DataFrame, themes: pd.DataFrame | None = None) -> dict[str, bytes]:
-    """The tables as parquet, CSV and JSON bytes (deterministic for identical input)."""
+    """The tables as parquet, CSV and JSON bytes (deterministic for identical input); in Parquet the nested
+    ``offers`` and ``evidence`` are lists of structs, in CSV and JSON their JSON text."""
     themes = themes if themes is not None else pd.DataFrame(columns=THEME_COLUMNS)
     return {
-        "winning_designs.parquet": _parquet(table),
+        "winning_designs.parquet": _designs_parquet(table),
         "winning_designs.csv": table.to_csv(index=False, lineterminator="\n").encode("utf-8"),
         "winning_designs.json": table.to_json(orient="records", indent=1, force_ascii=False).encode("utf-8") + b"\n",
         "themes.parquet": _parquet(themes),

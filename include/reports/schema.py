@@ -7,32 +7,44 @@ docs/reports.md renders these dictionaries (``python -m include.reports.schema``
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: `offers` and `evidence` are Parquet lists of structs (JSON text in CSV / JSON files)
+
+# The fields of the nested columns, as Parquet struct fields (name -> Arrow type name).
+OFFER_FIELDS = {"portal": "string", "product_id": "string", "price": "float64", "currency": "string",
+                "original_price": "float64", "original_currency": "string", "url": "string"}  # fmt: skip
+EVIDENCE_FIELDS = {"post_url": "string", "image_key": "string", "image_uri": "string", "source": "string",
+                   "similarity": "float64", "points": "float64"}  # fmt: skip
+NESTED = {"offers": OFFER_FIELDS, "evidence": EVIDENCE_FIELDS}
 
 # name -> (type, meaning)
 WINNING_DESIGNS: dict[str, tuple[str, str]] = {
     "rank": ("int64", "1 = strongest design of the run"),
-    "design_id": ("string", "sha256 of the catalog image (smallest of its near-duplicates); stable across runs"),
+    "design_id": ("string", "id the design was first given (a catalog image sha256); kept across runs and "
+                  "re-crawls by the design registry (history/designs/)"),
     "product_id": ("string", "product id of the design's own listing"),
     "portal": ("string", "portal source of that listing"),
     "title": ("string", "product title"),
     "brand": ("string", "brand"),
-    "price": ("float64", "price of that listing"),
-    "currency": ("string", "ISO currency of `price`"),
+    "price": ("float64", "price of that listing in `currency` (converted with `FTI_CURRENCY_RATES`; null: no rate)"),
+    "currency": ("string", "ISO currency of `price`: the run's report currency (`FTI_REPORT_CURRENCY`)"),
+    "original_price": ("float64", "the listing's price as the portal showed it"),
+    "original_currency": ("string", "the listing's own currency"),
     "product_url": ("string", "product page of that listing"),
     "editorial": ("bool", "the listing is a look from an editorial source (magazine, blog), not a product for sale: "
                   "`price` stays empty"),
-    "offers": ("string (JSON)", "all listings: [{portal, product_id, price, currency, url}], cheapest first"),
+    "offers": ("list<struct>", "all listings (JSON text in the CSV / JSON files): [{portal, product_id, price, "
+               "currency, original_price, original_currency, url}], cheapest first in the report currency"),
     "offer_count": ("int64", "number of offers"),
     "image_key": ("string", "lake key of the catalog image"),
     "image_uri": ("string", "absolute URI (path or s3://) of the catalog image"),
-    "score": ("float64", "current_score + upcoming_score (points; every source hands out 100)"),
+    "score": ("float64", "current_score + upcoming_score (points: weighted votes per 1,000 posts each source showed)"),
     "current_score": ("float64", "points from street-style (`current`) sources"),
     "upcoming_score": ("float64", "points from fashion-week (`upcoming`) sources"),
     "horizon": ("string", "`current` or `upcoming`, whichever score is larger"),
     "support_posts": ("int64", "social posts that voted for the design"),
     "mean_similarity": ("float64", "mean cosine similarity of those posts"),
-    "evidence": ("string (JSON)", "best posts: [{post_url, image_key, image_uri, source, similarity, points}]"),
+    "evidence": ("list<struct>", "best posts (JSON text in the CSV / JSON files): [{post_url, image_key, image_uri, "
+                  "source, similarity, points}]"),
     "momentum": ("string", "new | rising | steady | falling against the previous run"),
     "delta": ("float64", "score minus the previous run's score (the score itself when new)"),
     "previous_score": ("float64", "score in the previous run (null when new)"),
@@ -85,6 +97,18 @@ FORECASTS: dict[str, tuple[str, str]] = {
 TABLE_COLUMNS = list(WINNING_DESIGNS)
 THEME_COLUMNS = list(THEMES)
 FORECAST_COLUMNS = list(FORECASTS)
+
+
+def nested(value) -> list[dict]:
+    """The rows of a nested column whatever the file it was read from: a list of structs (Parquet, read by
+    pandas as an array of dicts) or JSON text (CSV, JSON, tables in memory)."""
+    import json
+
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        return json.loads(value or "[]")
+    return [dict(v) for v in value]
 
 
 def markdown(columns: dict[str, tuple[str, str]]) -> str:

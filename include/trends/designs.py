@@ -2,8 +2,9 @@
 
 Two catalog images are the same design when their vectors in the catalog index have cosine similarity of at
 least ``near_duplicate_similarity`` (0.97), or when they are byte-identical (the same sha256 listed by several
-portals). The design id is the smallest sha256 of the group, so it is stable from run to run; its offers are
-every (portal, product, price, currency, url) that sells one of its images.
+portals). A group is named by its smallest sha256 here; :mod:`include.trends.registry` then gives it the id the
+design was first given (stable across runs and re-crawls). Its offers are every (portal, product, price,
+currency, url) that sells one of its images.
 
 Vectors come from the catalog collection the matches were made against (``embedding.index.CatalogIndex``, read
 only). When the index cannot be read, designs are grouped by identical image bytes and by normalised

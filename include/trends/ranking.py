@@ -36,7 +36,7 @@ def build_table(
     dt: str, run_id: str, *, momentum: pd.DataFrame | None = None, themes: Mapping[str, str] | None = None,
     colours: Callable[[str | None], str] | None = None, model_version: str = "", collection: str = "",
     uri: Callable[[str], str] = str, top_n: int = 50, evidence_per_design: int = 5,
-    editorial: Collection[str] = (),
+    editorial: Collection[str] = (), currency: tuple[str, Mapping[str, float]] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """The ranked table (``TABLE_COLUMNS``), best design first; ties broken by design id so reruns are identical.
 
@@ -56,6 +56,8 @@ def build_table(
         top_n: Rows kept.
         evidence_per_design: Evidence posts kept per design.
         editorial: Names of the editorial sources (``editorial: true`` in the registry): their listings are looks.
+        currency: (report currency, rates) to convert every price to (:mod:`include.trends.money`); None keeps
+            the listed prices (``original_price`` repeats them).
     """
     if scores.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in TABLE_COLUMNS})
@@ -65,6 +67,15 @@ def build_table(
     for col in ("product_id", "portal", "title", "brand", "price", "currency", "product_url", "image_key"):
         table[col] = [meta.get(d, {}).get(col) for d in ids]
     table["price"] = pd.to_numeric(table["price"], errors="coerce").astype(float).round(2)
+    table["original_price"], table["original_currency"] = table["price"], table["currency"]
+    if currency is not None:
+        from include.trends.money import convert, convert_offers
+
+        target, rates = currency
+        table["price"] = [convert(p, c, target, rates) for p, c in zip(table["price"], table["currency"], strict=True)]
+        table["price"] = table["price"].astype(float)
+        table["currency"] = [target if p == p else None for p in table["price"]]
+        offers = {d: convert_offers(offers.get(d, []), target, rates) for d in ids}
     table["editorial"] = [portal in editorial for portal in table["portal"]]
     table["offers"] = [json.dumps(offers.get(d, []), sort_keys=True) for d in ids]
     table["offer_count"] = [len(offers.get(d, [])) for d in ids]
@@ -85,7 +96,7 @@ def build_table(
     table["model_version"], table["index_collection"] = model_version, collection
     table["run_id"], table["dt"] = run_id, dt
     table["rank"] = range(1, len(table) + 1)
-    for col in ("product_id", "portal", "title", "brand", "currency", "product_url", "image_key"):
+    for col in ("product_id", "portal", "title", "brand", "currency", "original_currency", "product_url", "image_key"):
         table[col] = table[col].map(lambda v: None if v is None or v != v else str(v))
     return table[TABLE_COLUMNS].reset_index(drop=True)
 

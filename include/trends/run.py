@@ -71,12 +71,25 @@ def _open_index(settings: Settings, collection: str):
         return None
 
 
-def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
+def readiness_notes(readiness: dict[str, Any] | None) -> list[str]:
+    """Notes naming the sources that had not finished when the date was ranked (the cut-off had passed)."""
+    if not readiness:
+        return []
+    notes = [f"source {n} was late: nothing from it for {readiness['dt']} when the cut-off "
+             f"({readiness['cutoff_at']}) passed; ranked without it" for n in readiness.get("late", [])]  # fmt: skip
+    notes += [f"portal {n}: validated but not yet in the catalog index at the cut-off"
+              for n in readiness.get("unindexed", [])]  # fmt: skip
+    for note in notes:
+        log.warning(note)
+    return notes
+
+
+def run_trends(dt: str, lake: Lake, settings: Settings, readiness: dict[str, Any] | None = None) -> dict[str, Any]:
     """Match, score and publish one date (see module docstring); returns the publish result and counts."""
     from embedding.index import CatalogIndexError
     from embedding.lock import is_lite
     from embedding.matching import EmptyCatalog, NoSocialPosts, match_social
-    from include.core.layout import theme_registry_key
+    from include.core.layout import design_registry_key, theme_registry_key
     from include.core.sources import load_registry
     from include.quality.batches import validated_manifest
     from include.reports.html import render_report
@@ -85,12 +98,22 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     from include.trends.colours import dominant_colours
     from include.trends.designs import build_catalog, latest_portal_batches, portal_offers
     from include.trends.forecast import ForecastParams, forecast_lake
-    from include.trends.momentum import classify, history_frame, previous_runs
+    from include.trends.momentum import classify, comparable, history_frame, previous_runs
+    from include.trends.money import unknown_currencies
     from include.trends.ranking import build_table
-    from include.trends.scoring import ScoringParams, score_designs, source_summary, weighted_votes
+    from include.trends.registry import assign_ids, read_design_registry
+    from include.trends.scoring import (
+        ScoringParams,
+        points_by_source,
+        posts_seen,
+        score_designs,
+        source_summary,
+        weighted_votes,
+    )
     from include.trends.themes import build_themes, read_registry, stable_ids
 
     batches, notes = social_notes(lake, dt)
+    notes = readiness_notes(readiness) + notes
     try:
         matched = match_social(dt, lake, settings)
     except (NoSocialPosts, EmptyCatalog, CatalogIndexError) as exc:
@@ -100,7 +123,9 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     matches_bytes = lake.read_bytes(matched["matches"])
     matches = pd.read_parquet(io.BytesIO(matches_bytes))
     posts = validated_manifest(lake, "social", dt)
-    params = ScoringParams.from_settings(settings)
+    registry_sources = load_registry().sources
+    params = ScoringParams.from_settings(settings, {s.name: s.weight for s in registry_sources})
+    present = {b["prefix"].split("/source=")[1].split("/")[0] for b in batches if "kind=social/" in b["prefix"]}
 
     candidates = weighted_votes(matches, posts, dt, params)
     index = _open_index(settings, collection)
@@ -110,19 +135,26 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     finally:
         if index is not None:
             index.connection.close()
+    design_registry, design_notes = read_design_registry(lake, dt)
+    notes += [f"design ids: {n}" for n in design_notes]
+    catalog, design_registry, design_stats = assign_ids(catalog, design_registry, dt,
+                                                        settings.near_duplicate_similarity)  # fmt: skip
     votes = weighted_votes(matches, posts, dt, params, catalog.groups)
     scores = score_designs(votes)
     previous, history_notes = previous_runs(lake, dt, settings.momentum_runs)
     notes += [f"momentum baseline: {n}" for n in history_notes]
+    by_source = points_by_source(votes)
+    now_scores, then, comparable_note = comparable(scores["score"], previous, by_source, present)
+    notes += [comparable_note] if comparable_note else []
     titles = {d: str(catalog.meta.get(d, {}).get("title") or "") for d in scores.index}
     themes, assignment, theme_stats = build_themes(
-        catalog.vectors, scores, votes, titles, previous, dt, settings.theme_distance, settings.min_theme_posts,
-        settings.momentum_change,
+        catalog.vectors, scores, votes, titles, then, dt, settings.theme_distance, settings.min_theme_posts,
+        settings.momentum_change, now=now_scores,
     )  # fmt: skip
     registry, registry_notes = read_registry(lake, dt)
     notes += [f"theme ids: {n}" for n in registry_notes]
     themes, assignment, registry, theme_stats["ids"] = stable_ids(themes, assignment, catalog.vectors, registry, dt)
-    momentum = classify(scores["score"], previous, settings.momentum_change)
+    momentum = classify(now_scores, then, settings.momentum_change)
     inputs = {
         "batches": batches,
         "catalog_batches": latest_portal_batches(lake, dt),  # the listings the offers come from
@@ -137,7 +169,10 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
                    "min_theme_posts": settings.min_theme_posts},
         "history": {"dates": sorted(previous["dt"].unique().tolist()),
                     "sha256": sha256_hex(previous.to_csv(index=False).encode())},
-        "sources": source_summary(votes), "themes": theme_stats, "notes": notes,
+        "sources": source_summary(votes, posts_seen(matches, posts)), "themes": theme_stats,
+        "designs": design_stats, "notes": notes,
+        **({"readiness": {k: readiness[k] for k in ("reason", "in", "skipped", "failed", "late", "cutoff_at")}}
+           if readiness else {}),
     }  # fmt: skip
 
     @cache
@@ -145,7 +180,7 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
         return ",".join(n for n, _ in dominant_colours(lake.read_bytes(key))) if key and lake.exists(key) else ""
 
     # Trend series read every scored design's theme, catalog category and colours from the history.
-    history = history_frame(dt, "", scores, assignment)
+    history = history_frame(dt, "", scores, assignment, by_source, present)
     meta = [catalog.meta.get(d, {}) for d in history["design_id"]]
     history["category"] = [category_of(m.get("title"), m.get("category")) for m in meta]
     history["colours"] = [colours(m.get("image_key")) for m in meta]
@@ -156,10 +191,14 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
     inputs["forecasts"] = forecast_counts
     notes += [f"trend series: {n}" for n in forecast_notes]  # the list inputs["notes"] holds
     ranked = scores[scores["support_posts"] >= settings.min_support_posts]  # one post is not a trend
+    notes += [f"no rate from {c} to {settings.report_currency} in FTI_CURRENCY_RATES: those prices are shown as "
+              "listed (original_price) and sort last" for c in
+              unknown_currencies(catalog.offers, settings.report_currency, settings.currency_rates)]  # fmt: skip
     table = build_table(
         ranked, votes, catalog.meta, catalog.offers, dt, "", momentum=momentum, themes=assignment,
         colours=colours, model_version=model_version, collection=collection, uri=lake.uri,
-        top_n=settings.report_top_n, editorial={s.name for s in load_registry().sources if s.editorial},
+        top_n=settings.report_top_n, editorial={s.name for s in registry_sources if s.editorial},
+        currency=(settings.report_currency, settings.currency_rates),
     )  # fmt: skip
     # The run id: the inputs and the tables themselves (a recrawl with the same content keeps it).
     run_id = run_id_for({**inputs, "tables": [sha256_hex(table.to_csv(index=False).encode()),
@@ -175,5 +214,6 @@ def run_trends(dt: str, lake: Lake, settings: Settings) -> dict[str, Any]:
                          forecasts=forecasts)  # fmt: skip
     published = publish_report(lake, table, dt, inputs, themes=themes, run_id=run_id, report_html=page,
                                history=history, forecasts=forecasts,
-                               extra_history={theme_registry_key(dt): registry})  # fmt: skip
+                               extra_history={theme_registry_key(dt): registry,
+                                              design_registry_key(dt): design_registry})  # fmt: skip
     return {**published, "posts": matched["posts"], "designs": len(table), "notes": notes}

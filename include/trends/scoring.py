@@ -4,16 +4,22 @@ A post's vote for a design weighs
 
 * **similarity** above the threshold: ``(sim - threshold) / (1 - threshold)`` (a match at the threshold counts 0),
 * **recency**: ``0.5 ** (age_hours / half_life)``, age measured to the end of the run's date,
-* **engagement**: ``1 + log1p(likes)``.
+* **engagement**: ``1 + log1p(likes)`` divided by its mean over the posts the source showed that night, so an
+  average post weighs 1 on every platform (Pinterest search gives no like counts, Instagram hundreds).
 
 A post votes for its best design and any other within ``margin`` of it; its weight is split between them (one
 post, one vote). Near-duplicate catalog images (the same design on several portals) are merged before voting.
 
-**Per-source normalisation.** Each source's votes are divided by that source's total vote mass, so every source
-hands out the same 100 points whatever its volume or like counts; a source with fewer than ``min_source_posts``
-voting posts hands out proportionally fewer, and ``source_weights`` scale a source up or down. A design's
-``current_score`` sums the points of ``current`` (street-style) sources, ``upcoming_score`` those of ``upcoming``
-(fashion-week) sources, and ``score`` is their sum.
+**Per-source normalisation: points per 1,000 posts seen.** A source's votes are divided by the number of posts
+it delivered for the date (its validated manifest rows; the posts of its match rows when no manifest is given)
+and multiplied by 1,000 and by the source's ``weight`` (``include/core/sources.yaml``, overridden by
+``source_weights``): a design's points from a source are its weighted votes *per 1,000 posts the source showed*.
+That rate does not depend on which other sources ran, so a source missing one night, or a new one, leaves the
+points every other source hands out unchanged; a source's volume cannot buy it more points either (40 spam posts
+out of 40 score like 20 out of 20). A source with fewer than ``min_source_posts`` posts is divided by
+``min_source_posts`` instead (a handful of posts is noise). A design's ``current_score`` sums the points of
+``current`` (street-style) sources, ``upcoming_score`` those of ``upcoming`` (fashion-week) sources, and ``score``
+is their sum.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-POINTS_PER_SOURCE = 100.0
+PER_POSTS = 1000.0  # points are weighted votes per this many posts a source showed
 POST_FIELDS = ["post_sha256", "source", "horizon", "likes", "posted_at", "post_url", "post_image_key", "caption"]
 
 
@@ -40,11 +46,11 @@ class ScoringParams:
     source_weights: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings) -> ScoringParams:
-        """Parameters named by the settings object."""
+    def from_settings(cls, settings, registry_weights: Mapping[str, float] | None = None) -> ScoringParams:
+        """Parameters named by the settings object; source weights from the registry, overridden by settings."""
         return cls(
             settings.match_threshold, settings.match_margin, settings.recency_half_life_hours,
-            settings.min_source_posts, dict(settings.source_weights),
+            settings.min_source_posts, {**dict(registry_weights or {}), **dict(settings.source_weights)},
         )  # fmt: skip
 
     def as_dict(self) -> dict:
@@ -89,6 +95,28 @@ def recency_weight(posted_at: pd.Series, dt: str, half_life_hours: float) -> pd.
     return np.power(0.5, age_h / half_life_hours)
 
 
+def posts_seen(matches: pd.DataFrame, posts: pd.DataFrame | None) -> dict[str, int]:
+    """Posts each source showed for the date: its validated manifest rows, else its posts among the match rows."""
+    if posts is not None and not posts.empty:
+        return {str(k): int(v) for k, v in posts.drop_duplicates("sha256").groupby("source").size().items()}
+    if matches.empty:
+        return {}
+    counts = matches.drop_duplicates("post_sha256").groupby("post_source").size()
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def engagement_scale(matches: pd.DataFrame, posts: pd.DataFrame | None) -> dict[str, float]:
+    """Per source, the mean ``1 + log1p(likes)`` of the posts it showed (manifest rows, else match rows)."""
+    if posts is not None and not posts.empty:
+        rows = posts.drop_duplicates("sha256")[["source", "likes"]]
+    elif not matches.empty:
+        rows = matches.drop_duplicates("post_sha256").rename(columns={"post_source": "source"})[["source", "likes"]]
+    else:
+        return {}
+    likes = pd.to_numeric(rows["likes"], errors="coerce").fillna(0).clip(lower=0).astype(float)
+    return {str(k): float(v) for k, v in (1.0 + np.log1p(likes)).groupby(rows["source"]).mean().items()}
+
+
 def weighted_votes(
     matches: pd.DataFrame, posts: pd.DataFrame | None, dt: str, params: ScoringParams,
     groups: Mapping[str, str] | None = None,
@@ -124,17 +152,16 @@ def weighted_votes(
     m["w_similarity"] = ((m["similarity"] - params.threshold) / span).clip(lower=0.0, upper=1.0)
     m["w_recency"] = recency_weight(m["posted_at"], dt, params.half_life_hours).to_numpy()
     m["likes"] = pd.to_numeric(m["likes"], errors="coerce").fillna(0).clip(lower=0).astype("int64")
-    m["w_engagement"] = 1.0 + np.log1p(m["likes"].astype(float))
+    scale = m["source"].astype(str).map(engagement_scale(matches, posts)).fillna(1.0).clip(lower=1e-9)
+    m["w_engagement"] = (1.0 + np.log1p(m["likes"].astype(float))) / scale
     share = 1.0 / m.groupby("post_sha256")["design_id"].transform("count")
     m["weight"] = m["w_similarity"] * m["w_recency"] * m["w_engagement"] * share
+    seen = posts_seen(matches, posts)
     m["points"] = 0.0
     for source, idx in m.groupby("source", sort=True).groups.items():
-        mass = m.loc[idx, "weight"].sum()
-        n_posts = m.loc[idx, "post_sha256"].nunique()
-        budget = POINTS_PER_SOURCE * params.source_weights.get(str(source), 1.0)
-        budget *= min(1.0, n_posts / params.min_source_posts)
-        if mass > 0:
-            m.loc[idx, "points"] = m.loc[idx, "weight"] / mass * budget
+        n_seen = max(seen.get(str(source), 0), m.loc[idx, "post_sha256"].nunique(), params.min_source_posts)
+        rate = PER_POSTS * params.source_weights.get(str(source), 1.0) / n_seen
+        m.loc[idx, "points"] = m.loc[idx, "weight"] * rate
     return m.sort_values(["design_id", "similarity", "post_sha256"], ascending=[True, False, True])[cols].reset_index(
         drop=True
     )
@@ -164,12 +191,24 @@ def score_designs(votes: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order["design_id"]]
 
 
-def source_summary(votes: pd.DataFrame) -> dict[str, dict]:
-    """Per source: voting posts, raw vote mass and points handed out (for the manifest and the report)."""
+def source_summary(votes: pd.DataFrame, seen: Mapping[str, int] | None = None) -> dict[str, dict]:
+    """Per source: posts seen, voting posts, raw vote mass and points handed out (for the manifest and the report)."""
     out: dict[str, dict] = {}
     for source, g in votes.groupby("source", sort=True):
         out[str(source)] = {
             "posts": int(g["post_sha256"].nunique()), "horizon": str(g["horizon"].iloc[0]),
             "mass": round(float(g["weight"].sum()), 6), "points": round(float(g["points"].sum()), 6),
+            **({"seen": int(seen.get(str(source), 0))} if seen is not None else {}),
         }  # fmt: skip
+    return out
+
+
+def points_by_source(votes: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Design id -> {source: points} (what momentum compares when a source is missing from one of the runs)."""
+    if votes.empty:
+        return {}
+    sums = votes.groupby(["design_id", "source"], sort=True)["points"].sum().round(6)
+    out: dict[str, dict[str, float]] = {}
+    for (design, source), points in sums.items():
+        out.setdefault(str(design), {})[str(source)] = float(points)
     return out

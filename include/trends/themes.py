@@ -64,7 +64,7 @@ def cluster_designs(vectors: dict[str, np.ndarray], distance: float) -> tuple[di
 def build_themes(
     vectors: dict[str, np.ndarray], scores: pd.DataFrame, votes: pd.DataFrame, titles: dict[str, str],
     previous: pd.DataFrame, dt: str, distance: float = 0.35, min_posts: int = 3, change: float = 0.25,
-    exemplars: int = 4,
+    exemplars: int = 4, now: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str], dict]:  # fmt: skip
     """Themes of a run.
 
@@ -79,6 +79,8 @@ def build_themes(
         min_posts: Smaller clusters are not themes.
         change: Relative growth that counts as rising / falling.
         exemplars: Exemplar posts kept per theme.
+        now: This run's scores as compared with ``previous`` (``include.trends.momentum.comparable``: only the
+            sources present in both); default ``scores["score"]``.
 
     Returns:
         The themes table (``THEME_COLUMNS`` without ``run_id`` filled), design id -> theme id, and clustering
@@ -98,7 +100,8 @@ def build_themes(
         top = v.sort_values(["points", "post_sha256"], ascending=[False, True]).drop_duplicates("post_sha256")
         prev = float(last.reindex(members).fillna(0.0).sum()) if prev_dt else None
         score = round(float(s["score"].sum()), 6)
-        growth = None if not prev else round((score - prev) / prev, 6)
+        compared = score if now is None else float(now.reindex(members).fillna(0.0).sum())
+        growth = None if not prev else round((compared - prev) / prev, 6)
         momentum = "new" if not prev else "rising" if growth >= change else "falling" if growth <= -change else "steady"
         clusters.append({
             "name": _name([titles.get(d, "") for d in ranked.index[:5]]), "posts": int(v["post_sha256"].nunique()),

@@ -54,9 +54,17 @@ def test_asset_chain_links_the_stages(dagbag):
     outlets = {a.name for t in crawl.tasks for a in t.outlets}
     assert outlets == {"fti_catalog_batches"}
     assert asset_names(dagbag.dags["embed_catalog"].timetable.asset_condition) == {"fti_catalog_batches"}
-    rank = dagbag.dags["rank_trends"].timetable.asset_condition
-    assert asset_names(rank) == {"fti_catalog_index", "fti_social_batches"}
-    assert type(rank).__name__ == "AssetAll"  # waits for both, not either
+    assert "fti_catalog_index" in {a.name for t in dagbag.dags["embed_catalog"].tasks for a in t.outlets}
+
+
+def test_rank_trends_runs_by_cron_and_waits_for_its_inputs(dagbag):
+    """Asset events do not start the ranking: one run per night (cron) whose sensor reads the lake's readiness."""
+    rank = dagbag.dags["rank_trends"]
+    assert type(rank.timetable).__name__ == "CronTriggerTimetable" and rank.timetable.expression == "0 1 * * *"
+    sensor, publish = rank.get_task("wait_for_inputs"), rank.get_task("rank_and_publish")
+    assert sensor.mode == "reschedule" and sensor.poke_interval == 600
+    assert publish.upstream_task_ids == {"wait_for_inputs"} and publish.pool == "fti_milvus"
+    assert {a.name for a in publish.outlets} == {"fti_winning_designs"}
 
 
 def test_parsing_imports_no_heavy_library():
@@ -86,3 +94,17 @@ def test_crawl_tasks_end_their_crawl_process_group_on_kill(dagbag):
 
     crawl = dagbag.dags["crawl_demo_boutique"].get_task("crawl")
     assert crawl.on_kill is end_crawls
+
+
+def test_feedback_feeds_the_trainer(dagbag):
+    ingest = dagbag.dags["fti_feedback"].get_task("ingest")
+    assert {a.name for a in ingest.outlets} == {"fti_labelled_data"}
+    assert asset_names(dagbag.dags["train_embedder"].timetable.asset_condition) == {"fti_labelled_data"}
+
+
+def test_backfill_crawls_only_replayable_sources_and_replays_the_rest(dagbag):
+    backfill = dagbag.dags["fti_backfill"]
+    trigger, replay = backfill.get_task("trigger_crawl"), backfill.get_task("replay")
+    assert trigger.partial_kwargs.get("wait_for_completion") is True or getattr(trigger, "wait_for_completion", False)
+    assert replay.upstream_task_ids >= {"trigger_crawl", "replay_dates"} and replay.trigger_rule == "none_failed"
+    assert replay.pool == "fti_milvus"

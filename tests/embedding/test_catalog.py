@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from embedding.catalog import embed_catalog, live_catalog
 from embedding.index import CatalogIndex
+from include.core.layout import catalog_state_key
 from tests.embedding.conftest import write_batch
 
 
@@ -23,6 +26,8 @@ def test_incremental_embedding_tombstones_and_undecodable_images(lake, small_set
     assert first["model_version"] == "imagenet-test_efficientnet"
     rerun = embed_catalog("2026-11-01", lake, small_settings)
     assert (rerun["embedded"], rerun["already"], rerun["vectors"]) == (0, 6, 6)  # nothing embedded twice
+    state = json.loads(lake.read_text(catalog_state_key("2026-11-01")))  # what the ranking's readiness reads
+    assert state["sources"] == ["shop"] and state["vectors"] == 6
 
     # Day 2: products 4 and 5 are gone, 6 is new, one image does not decode (a counted skip).
     day2 = write_batch(lake, "shop", "2026-11-02", [0, 1, 2, 3, 6, b"<html>not an image</html>"])

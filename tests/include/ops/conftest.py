@@ -1,5 +1,6 @@
 """One real ``airflow standalone`` for the ops tests: project-local home in tmp, a small demo web, the demo crawls
-triggered through the REST API and the Asset chain left to the scheduler.
+triggered through the REST API with the night's ``rank_trends`` run, the Asset chain and the readiness sensor left
+to the scheduler.
 
 The stack is package-scoped: the browser test (``test_browser.py``) and the scheduler test (``test_scheduler.py``,
 which stops it last and checks no process is left) share one instance.
@@ -14,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from include.core.sources import load_registry
 from include.demo.server import DemoWeb
 from include.demo.world import build_world
 from include.ops.demo import pipeline_dags
 from include.ops.standalone import Standalone, prepare_home, standalone_env
 from tests.conftest import free_port
 
-CHAIN_TIMEOUT = 240  # seconds for crawls -> validate -> embed -> rank -> publish on 2 shared cores
+CHAIN_TIMEOUT = 360  # seconds for crawls -> validate -> embed -> rank -> publish on 2 shared cores
 TERMINAL = {"success", "failed"}
 
 
@@ -80,7 +82,14 @@ def stack(tmp_path_factory):
         home, lake = tmp / "airflow", tmp / "lake"
         env = standalone_env(
             home, free_port(),
-            {"FTI_LAKE": str(lake), "FTI_DEMO_WEB_URL": web.url, "FTI_RETRY_DELAY_SECONDS": "1"},
+            {"FTI_LAKE": str(lake), "FTI_DEMO_WEB_URL": web.url, "FTI_RETRY_DELAY_SECONDS": "1",
+             # rank_trends waits for the demo sources (the real ones are never crawled here), re-reading the lake
+             # every 5 s; the cut-off is out of reach, so the ranking can only start after the last input
+             "FTI_READINESS_SOURCES": json.dumps([s.name for s in load_registry().sources if s.allow_private]),
+             "FTI_READINESS_POKE_SECONDS": "5", "FTI_RANK_CUTOFF_HOURS": "72",
+             # unpausing a cron DAG schedules its latest past slot, which before 01:00 UTC is yesterday's: the
+             # test's one ranking is the run triggered below (the cron itself: tests/dags/test_dagbag.py)
+             "FTI_RANK_SCHEDULE": ""},
         )  # fmt: skip
         prepare_home(home, env)
         af = Standalone(env, log_path=tmp / "standalone.log").start()
@@ -96,6 +105,8 @@ def stack(tmp_path_factory):
             st.dt = min(slots.values())[:10]
             for dag_id in crawls:
                 af.api.trigger(dag_id, slots[dag_id])
+            # The night's ranking starts with the crawls (as its 01:00 cron run would) and waits for them.
+            af.api.trigger("rank_trends", min(slots.values()))
             for dag_id in dags:
                 af.api.unpause(dag_id)
             deadline = time.monotonic() + CHAIN_TIMEOUT

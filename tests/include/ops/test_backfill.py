@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.ops.backfill import MAX_DATES, backfill_plan
+from include.ops.backfill import MAX_DATES, backfill_plan, replay_plan
 
 KNOWN = ["shop_a", "insta"]
 
@@ -34,3 +34,26 @@ def test_one_run_per_source_and_date_with_the_date_param():
 def test_bad_requests_are_refused_before_anything_is_triggered(start, end, sources, error):
     with pytest.raises(ValueError, match=error):
         backfill_plan(start, end, sources, KNOWN)
+
+
+def test_only_replayable_sources_are_crawled_the_others_are_replayed():
+    runs = backfill_plan("2026-11-01", "2026-11-02", [], KNOWN, replayable=["shop_a"])
+    assert [r["trigger_dag_id"] for r in runs] == ["crawl_shop_a", "crawl_shop_a"]
+    assert backfill_plan("2026-11-01", None, ["insta"], KNOWN, replayable=[]) == []
+    assert replay_plan("2026-11-01", "2026-11-02", [], KNOWN, ["shop_a"]) == [
+        {"dt": "2026-11-01", "sources": ["insta"]},
+        {"dt": "2026-11-02", "sources": ["insta"]},
+    ]
+
+
+def test_the_registry_declares_what_can_be_replayed():
+    import yaml
+
+    from include.core.settings import get_settings
+    from include.core.sources import load_registry
+
+    raw = yaml.safe_load(get_settings().sources_file.read_text())["sources"]
+    assert all(isinstance(entry.get("replayable"), bool) for entry in raw)  # every entry says it, none by default
+    sources = load_registry().sources
+    assert all(s.replayable is False for s in sources if s.spider in ("instagram_hashtag", "pinterest_search"))
+    assert all(s.weight == 1.0 for s in sources)

@@ -23,13 +23,32 @@ def test_triggered_crawls_run_the_asset_chain_to_a_published_report(stack):
     for dag_id in stack.crawls:  # exactly the manual run: no second, scheduled crawl of the same slot
         assert [(r["run_type"], r["state"]) for r in runs[dag_id]] == [("manual", "success")], (dag_id, runs[dag_id])
         assert runs[dag_id][0]["logical_date"].startswith(stack.dt)
-    for dag_id in ("embed_catalog", "rank_trends"):  # nobody triggered these: the Assets did
-        assert runs[dag_id], f"{dag_id} never ran"
-        assert {r["run_type"] for r in runs[dag_id]} == {"asset_triggered"}, runs[dag_id]
-        assert all(r["state"] == "success" for r in runs[dag_id]), runs[dag_id]
+    assert runs["embed_catalog"], "embed_catalog never ran"  # nobody triggered it: the Asset did
+    assert {r["run_type"] for r in runs["embed_catalog"]} == {"asset_triggered"}, runs["embed_catalog"]
+    assert all(r["state"] == "success" for r in runs["embed_catalog"]), runs["embed_catalog"]
+    # One ranking for the date, started with the crawls: its sensor waited until the last input was in the lake.
+    assert len(runs["rank_trends"]) == 1, runs["rank_trends"]
+    ranked = []
+    for run in runs["rank_trends"]:
+        assert run["state"] == "success" and run["logical_date"].startswith(stack.dt), run
+        tasks = {t["task_id"]: t for t in stack.af.api.get(
+            f"/dags/rank_trends/dagRuns/{run['dag_run_id']}/taskInstances")["task_instances"]}  # fmt: skip
+        if tasks["rank_and_publish"]["state"] == "success":
+            ranked.append((run, tasks))
+        else:
+            assert tasks["rank_and_publish"]["state"] == "skipped", tasks
+    assert len(ranked) == 1, runs["rank_trends"]
+    rank, tis = ranked[0]
+    assert rank["run_type"] == "manual", rank
+    last_input = max(r["end_date"] for d in stack.crawls for r in runs[d])
+    first_embed = min(r["end_date"] for r in runs["embed_catalog"])
+    assert tis["rank_and_publish"]["start_date"] >= max(last_input, first_embed), (tis, last_input, first_embed)
+    assert "readiness" in _task_log(stack, "rank_trends", "wait_for_inputs")  # who is in / late, in the task log
 
     latest = json.loads((stack.lake / "reports/latest.json").read_text())  # rank -> publish
     assert latest["dt"] == stack.dt
+    manifest = json.loads((stack.lake / latest["report"]).with_name("manifest.json").read_text())
+    assert manifest["inputs"]["readiness"]["reason"] == "complete" and manifest["inputs"]["readiness"]["late"] == []
     assert (stack.lake / latest["report"]).stat().st_size > 1000
     assert latest["rows"] > 0
 
@@ -40,10 +59,8 @@ def test_triggered_crawls_run_the_asset_chain_to_a_published_report(stack):
         asset = "fti_catalog_batches" if ("boutique" in dag_id or "outlet" in dag_id) else "fti_social_batches"
         assert any(e["name"] == asset and e["source_dag_id"] == dag_id and e["source_task_id"] == "validate"
                    and (e["extra"] or {}).get("dt") == stack.dt for e in events), (dag_id, asset)  # fmt: skip
-    assert {(a, d) for a, _, d in started} >= {("fti_catalog_batches", "embed_catalog"),
-                                               ("fti_catalog_index", "rank_trends"),
-                                               ("fti_social_batches", "rank_trends")}  # fmt: skip
-    assert ("fti_catalog_index", "embed_catalog", "rank_trends") in started
+    assert ("fti_catalog_batches", "embed_catalog") in {(a, d) for a, _, d in started}
+    assert not any(d == "rank_trends" for _, _, d in started)  # Asset events do not start the ranking
     published = [e for e in events if e["name"] == "fti_winning_designs"]
     assert published and all(e["source_dag_id"] == "rank_trends" for e in published)
     assert any((e["extra"] or {}).get("run_id") == latest["run_id"] for e in published)
@@ -51,7 +68,8 @@ def test_triggered_crawls_run_the_asset_chain_to_a_published_report(stack):
 
 def _task_log(stack, dag_id: str, task_id: str) -> str:
     """Text of the last attempt of a task of the DAG's first successful run (the files the UI shows)."""
-    run = next(r for r in stack.runs[dag_id] if r["state"] == "success")
+    first = sorted(stack.runs[dag_id], key=lambda r: r["run_type"] != "manual")  # rank_trends: the run that ranked
+    run = next(r for r in first if r["state"] == "success")
     folder = stack.home / "logs" / f"dag_id={dag_id}" / f"run_id={run['dag_run_id']}" / f"task_id={task_id}"
     attempts = sorted(folder.glob("attempt=*.log"), key=lambda p: int(re.findall(r"\d+", p.name)[0]))
     assert attempts, f"no log under {folder}"

@@ -47,7 +47,7 @@ def test_publish_writes_verifies_and_switches_latest(tmp_path):
     for name, meta in manifest["files"].items():
         assert hashlib.sha256(lake.read_bytes(prefix + name)).hexdigest() == meta["sha256"]
     assert manifest["rows"] == {"winning_designs": 2, "themes": 0} and manifest["inputs"] == INPUTS
-    assert manifest["schema_version"] == 2
+    assert manifest["schema_version"] == 3
     latest = json.loads(lake.read_text(LATEST))
     assert latest["run_id"] == result["run_id"] and latest["table"] == prefix + "winning_designs.parquet"
     assert len(json.loads(lake.read_text(latest["json"]))) == 2

@@ -40,10 +40,12 @@ def test_consumer_reads_latest_report_with_boto3(s3_server, s3_bucket):
     assert list(designs.columns) == TABLE_COLUMNS and len(designs) == manifest["rows"]["winning_designs"]
     rising_red = designs[(designs.momentum == "rising") & designs.colours.str.contains("red")]
     assert list(rising_red.design_id) == ["a"]
-    offers = json.loads(designs.loc[0, "offers"])
+    offers = list(designs.loc[0, "offers"])  # a list of structs: no JSON to parse
     assert offers[0]["url"] == "https://shop/a" and offers[0]["currency"] == "GBP"
     assert found.loc[0, "name"] == "red tee"
     csv = pd.read_csv(io.BytesIO(get(latest["csv"])))
     records = json.loads(get(latest["json"]))
     assert list(csv.design_id) == list(designs.design_id) == [r["design_id"] for r in records]
+    as_text = json.loads(csv.loc[0, "offers"])  # JSON text in the CSV and JSON files
+    assert as_text == json.loads(records[0]["offers"]) and [o["url"] for o in as_text] == [o["url"] for o in offers]
     assert b"<html" in get(latest["report"])

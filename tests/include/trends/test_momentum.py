@@ -43,3 +43,33 @@ def test_previous_runs_reads_earlier_dates_and_skips_corrupt_ones(tmp_path):
     assert rows.iloc[0]["theme"] == "T01"
     empty, none = previous_runs(lake, "2026-11-01")
     assert empty.empty and none == []
+
+
+def test_a_source_missing_one_night_moves_neither_scores_nor_momentum():
+    from include.trends.momentum import comparable
+    from include.trends.scoring import ScoringParams, points_by_source, score_designs, weighted_votes
+    from tests.include.trends.test_ranking import match
+    from tests.include.trends.test_scoring import manifest_rows
+
+    insta = [match(f"i{i}", "a" if i % 2 else "b", 0.8 + i / 100) for i in range(10)]
+    pins = [match(f"p{i}", "a" if i % 3 else "c", 0.9, horizon="upcoming", source="pins") for i in range(9)]
+    params = ScoringParams(min_source_posts=5)
+
+    def night(rows, dt):
+        votes = weighted_votes(pd.DataFrame(rows), manifest_rows(rows), dt, params)
+        return score_designs(votes), points_by_source(votes), {r["post_source"] for r in rows}
+
+    s1, by1, present1 = night(insta + pins, "2026-11-01")
+    s2, by2, present2 = night(insta, "2026-11-01")  # the same night's posts, pins down
+    # Points per 1,000 posts seen: the other source's points are the same with or without pins.
+    assert s2.loc["b", "score"] == s1.loc["b", "score"]
+    assert by2["a"]["insta"] == by1["a"]["insta"] and s2.loc["a", "score"] < s1.loc["a", "score"]
+    previous = history_frame("2026-11-01", "r1", s1, {}, by1, present1)
+    naive = classify(s2["score"], previous)
+    assert naive.loc["a", "momentum"] == "falling"  # what the whole score would say
+    now, then, note = comparable(s2["score"], previous, by2, present2)
+    m = classify(now, then)
+    assert set(m["momentum"]) == {"steady"} and (m["delta"] == 0).all()
+    assert "pins" in note and "left out" in note
+    same, rows, none = comparable(s1["score"], previous, by1, present1)  # nothing missing: whole scores
+    assert none is None and same.equals(s1["score"]) and rows is previous

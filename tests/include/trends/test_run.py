@@ -16,6 +16,7 @@ import pytest
 from include.core.layout import LATEST, history_key
 from include.demo.server import DemoWeb
 from include.demo.world import build_world
+from include.reports.schema import nested
 
 pytestmark = pytest.mark.slow
 DATES = ["2026-11-01", "2026-11-02", "2026-11-03"]
@@ -40,7 +41,7 @@ def read(lake, key):
 
 
 def skus_of(row) -> set[str]:
-    return {str(row.product_id)} | {o["product_id"] for o in json.loads(row.offers)}
+    return {str(row.product_id)} | {o["product_id"] for o in nested(row.offers)}
 
 
 def precision(table, planted) -> float:
@@ -103,7 +104,7 @@ def test_planted_trends_over_three_days(monkeypatch):
                 assert row.horizon == "upcoming" and row.upcoming_score > 3 * row.current_score
             if trend["relisted"]:  # one design, an offer on each portal
                 assert row.offer_count == 2 and skus_of(row) >= {trend["sku"], *trend["relisted"]}
-                assert {o["portal"] for o in json.loads(row.offers)} == {"demo_boutique", "demo_outlet"}
+                assert {o["portal"] for o in nested(row.offers)} == {"demo_boutique", "demo_outlet"}
         # One theme per planted style: each planted design has a theme, and no two share one.
         planted_themes = [row_of(last, t).theme for t in planted]
         assert None not in planted_themes and len(set(planted_themes)) == len(planted)

@@ -29,9 +29,10 @@ def test_weights_similarity_recency_and_engagement():
     assert by_post.loc["p2", "w_similarity"] == pytest.approx(0.4)
     # posted at midnight: 24 h before the end of the day, half-life 72 h
     assert by_post.loc["p1", "w_recency"] == pytest.approx(0.5 ** (24 / 72))
-    # the one source hands out 100 points in proportion to the weights: 0.8 : 0.4
-    assert by_post["points"].sum() == pytest.approx(100.0)
-    assert by_post.loc["p1", "points"] == pytest.approx(200 / 3)
+    # points: weighted votes per 1,000 posts the source showed (2 posts here)
+    weight = by_post.loc["p1", "w_similarity"] * by_post.loc["p1", "w_recency"] * by_post.loc["p1", "w_engagement"]
+    assert by_post.loc["p1", "points"] == pytest.approx(weight * 1000 / 2)
+    assert by_post.loc["p1", "points"] / by_post.loc["p2", "points"] == pytest.approx(2.0)
 
 
 def test_recency_halves_every_half_life():
@@ -55,13 +56,17 @@ def test_one_noisy_source_cannot_dominate():
     rows = [match(f"s{i}", "spam", 0.9, source="spammy") for i in range(40)]
     rows += [match(f"r{i}", "real", 0.8, source="insta") for i in range(20)]
     votes = weighted_votes(pd.DataFrame(rows), None, DT, ScoringParams(min_source_posts=20))
-    scores = score_designs(votes)
-    assert scores.loc["spam", "score"] == pytest.approx(100.0) and scores.loc["real", "score"] == pytest.approx(100.0)
-    # a source with few posts hands out fewer points; a source weight scales its budget
+    scores = score_designs(votes).set_index(score_designs(votes).index)
+    per_post = votes.set_index("post_sha256")["weight"]
+    # points per 1,000 posts seen: 40 spam posts out of 40 score what one post's weight scores per 1,000
+    assert scores.loc["spam", "score"] == pytest.approx(per_post["s0"] * 1000)
+    assert scores.loc["real", "score"] == pytest.approx(per_post["r0"] * 1000)
+    # a source with few posts is divided by min_source_posts; a source weight scales its points
     few = [match("x1", "x", 0.9, source="tiny"), *rows[40:]]
     weights = ScoringParams(min_source_posts=20, source_weights={"insta": 0.5})
     scored = score_designs(weighted_votes(pd.DataFrame(few), None, DT, weights))
-    assert scored.loc["x", "score"] == pytest.approx(5.0) and scored.loc["real", "score"] == pytest.approx(50.0)
+    assert scored.loc["x", "score"] == pytest.approx(per_post["s0"] * 1000 / 20)
+    assert scored.loc["real", "score"] == pytest.approx(per_post["r0"] * 1000 * 0.5)
     assert source_summary(votes)["spammy"]["posts"] == 40
 
 
@@ -69,9 +74,10 @@ def test_current_and_upcoming_scores_follow_the_horizon():
     rows = [match(f"c{i}", "a", 0.9, source="insta") for i in range(3)]
     rows += [match(f"u{i}", "a", 0.9, horizon="upcoming", source="pins") for i in range(1)]
     rows += [match("u9", "b", 0.9, horizon="upcoming", source="pins")]
-    scores = score_designs(weighted_votes(pd.DataFrame(rows), None, DT, ScoringParams(min_source_posts=1)))
-    assert scores.loc["a", "current_score"] == pytest.approx(100.0)
-    assert scores.loc["a", "upcoming_score"] == pytest.approx(50.0) == scores.loc["b", "upcoming_score"]
+    votes = weighted_votes(pd.DataFrame(rows), None, DT, ScoringParams(min_source_posts=1))
+    scores, one = score_designs(votes), votes["weight"].iloc[0]  # every post weighs the same here
+    assert scores.loc["a", "current_score"] == pytest.approx(one * 1000)  # 3 posts of 3 seen
+    assert scores.loc["a", "upcoming_score"] == pytest.approx(one * 500) == scores.loc["b", "upcoming_score"]
     assert list(scores.index) == ["a", "b"] and scores.loc["a", "support_posts"] == 4
 
 
