@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
+from embedding.projection_fit import ensure_projection
 from include.core.lake import Lake, open_lake
 from include.core.layout import MANIFEST
 from include.core.progress import progress_bar
@@ -178,7 +180,8 @@ def embed_catalog(dt: str, lake: Lake | None = None, settings: Settings | None =
     today = int((live["dt"] == dt).sum()) if len(live) else 0
     skipped: list[str] = []
     with connect(settings) as conn:
-        index, encoder = service_index(conn, lake, settings)
+        prepare = partial(ensure_projection, lake, settings, live=live)  # a projected version: fit its PCA first
+        index, encoder = service_index(conn, lake, settings, prepare=prepare)
         already = index.existing(live["sha256"].tolist())
         todo = live[~live["sha256"].isin(already)].reset_index(drop=True)
         log.info("catalog %s: %d live, %d already in %s, %d to embed", dt, len(live), len(already), index.collection,

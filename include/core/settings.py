@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         "auto", pattern="^(auto|fp32|bf16)$",
         description="Forward precision: bf16 autocast on CUDA and on CPUs with native bf16 (auto), or forced.",
     )  # fmt: skip
+    embed_projection_dim: int = Field(
+        0, ge=0, description="PCA width of the pretrained backbone's features, fitted on the catalog (0: off)."
+    )
+    embed_projection_whiten: bool = Field(False, description="Whiten the PCA of embed_projection_dim.")
+    embed_projection_sample: int = Field(5000, ge=2, description="Catalog images the projection is fitted on.")
     device: str = Field("auto", description="'auto' uses CUDA when present, else CPU.")
 
     min_image_side: int = Field(64, ge=1, description="Images smaller than this (pixels) fail validation.")
