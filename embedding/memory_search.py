@@ -1,0 +1,145 @@
+"""The in-memory search path: the collection's vectors searched in this process, Milvus the store of record.
+
+Milvus Lite answers a search through a local gRPC round trip, per-query Python lists and its own single index;
+measured at 100k vectors it is slower than brute force (``make bench-search``). So for a catalog that fits in
+memory the collection's vectors are read once (``query_iterator``) and searched here with faiss (the library
+Milvus Lite itself ships with): **exact** (``IndexFlatIP``: a blocked matrix product of the query block with the
+catalog and a heap top-k, all cores; torch on CUDA when ``device`` says so) up to ``FTI_EXACT_SEARCH_MAX_ROWS``
+rows, an in-memory **HNSW** graph (``IndexHNSWFlat``, the collection's ``M``/``efConstruction``/``ef``) above
+that, and Milvus itself above ``FTI_MEMORY_SEARCH_MAX_ROWS`` or on a server (``FTI_SEARCH_PATH=auto``;
+``milvus`` / ``memory`` force one). Writes through the same :class:`~embedding.index.CatalogIndex` drop the
+copy, so the next search reads the collection again; a Milvus Lite file has one writer process at a time
+(:mod:`embedding.lock`), so no other process changes it under a reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PATHS = ("auto", "milvus", "memory")
+
+
+@dataclass(frozen=True)
+class SearchPolicy:
+    """Which path answers searches: ``path`` (auto, milvus, memory) and the size thresholds."""
+
+    path: str = "milvus"
+    exact_max_rows: int = 50_000
+    memory_max_rows: int = 2_000_000
+    device: str = "cpu"
+
+
+def choose_path(rows: int, lite: bool, policy: SearchPolicy) -> str:
+    """``exact``, ``hnsw`` (both in memory) or ``milvus`` for a collection of ``rows`` vectors.
+
+    ``auto`` keeps a server's searches on the server (it has the cores, replicas and the index already) and
+    answers Milvus Lite's in memory; ``memory`` does so on a server too. Above ``memory_max_rows`` Milvus
+    answers whatever the path.
+    """
+    if policy.path not in PATHS:
+        raise ValueError(f"search path must be one of {PATHS}, not {policy.path!r}")
+    if policy.path == "milvus" or (policy.path == "auto" and not lite) or rows > policy.memory_max_rows:
+        return "milvus"
+    return "exact" if rows <= policy.exact_max_rows else "hnsw"
+
+
+class MemorySearch:
+    """Top-k cosine search over unit ``vectors`` (rows of ``ids``) in this process.
+
+    Args:
+        ids: Row ids (sha256).
+        vectors: ``(N, d)`` float32 vectors (normalised here).
+        kind: ``exact`` or ``hnsw``.
+        m: HNSW graph degree.
+        ef_construction: HNSW build breadth.
+        ef: HNSW search breadth (raised to k).
+        meta: Per row, the metadata ``CatalogIndex.search`` returns (None: ids only).
+        device: ``cpu`` (faiss), ``cuda`` (torch, exact only) or ``auto`` (CUDA when present).
+    """
+
+    def __init__(
+        self, ids: list[str], vectors: np.ndarray, kind: str = "exact", m: int = 16, ef_construction: int = 200,
+        ef: int = 64, meta: list[dict[str, Any]] | None = None, device: str = "cpu",
+    ) -> None:  # fmt: skip
+        import faiss
+
+        if kind not in ("exact", "hnsw"):
+            raise ValueError(f"kind must be exact or hnsw, not {kind!r}")
+        self.ids = np.asarray(ids, object)
+        self.vectors = np.ascontiguousarray(vectors, np.float32)
+        norms = np.linalg.norm(self.vectors, axis=1, keepdims=True) if self.vectors.size else np.ones((0, 1))
+        if not np.allclose(norms, 1, atol=1e-4):  # stored vectors are unit: keep them bit for bit
+            self.vectors /= np.maximum(norms, 1e-12)
+        if device == "auto":
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.kind, self.ef, self.meta, self.device = kind, ef, meta, device
+        dim = self.vectors.shape[1] if self.vectors.ndim == 2 else 0
+        start = time.perf_counter()
+        self._torch = None
+        if kind == "exact" and device.startswith("cuda"):
+            import torch
+
+            self._torch = torch.from_numpy(self.vectors).to(device)
+        elif kind == "exact":
+            self.index = faiss.IndexFlatIP(dim)
+        else:
+            self.index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+            self.index.hnsw.efConstruction = ef_construction
+        if self._torch is None and len(self.vectors):
+            self.index.add(self.vectors)
+        self.build_s = time.perf_counter() - start
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row positions ``(n, k)`` (-1 where fewer rows) and their cosine similarities, best first."""
+        q = np.ascontiguousarray(queries, np.float32)
+        q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+        k = max(1, min(k, len(self)))
+        if len(self) == 0:
+            return np.full((len(q), k), -1, np.int64), np.full((len(q), k), -np.inf, np.float32)
+        if self._torch is not None:
+            import torch
+
+            sims, idx = torch.topk(torch.from_numpy(q).to(self.device) @ self._torch.T, k, dim=1)
+            return idx.cpu().numpy().astype(np.int64), sims.float().cpu().numpy()
+        if self.kind == "hnsw":
+            self.index.hnsw.efSearch = max(self.ef, k)
+        sims, idx = self.index.search(q, k)
+        return idx, sims
+
+    def search_ids(self, queries: np.ndarray, k: int) -> list[list[str]]:
+        """The neighbours' ids per query."""
+        idx, _ = self.search(queries, k)
+        return [[self.ids[i] for i in row if i >= 0] for row in idx]
+
+    @classmethod
+    def from_index(cls, index: Any, kind: str, meta_fields: tuple[str, ...] = (), page: int = 4000) -> MemorySearch:
+        """Read every vector (and ``meta_fields``) of a :class:`~embedding.index.CatalogIndex` collection."""
+        start = time.perf_counter()
+        ids: list[str] = []
+        vectors: list[np.ndarray] = []
+        meta: list[dict[str, Any]] | None = [] if meta_fields else None
+        for rows in index.scan(("sha256", "vector", *meta_fields), batch=page):
+            ids.extend(r["sha256"] for r in rows)
+            vectors.append(np.asarray([r["vector"] for r in rows], np.float32))
+            if meta is not None:
+                meta.extend({f: r.get(f) for f in meta_fields} for r in rows)
+        matrix = np.concatenate(vectors) if vectors else np.zeros((0, index.dim), np.float32)
+        read_s = time.perf_counter() - start
+        c = index.config
+        out = cls(ids, matrix, kind, c.m, c.ef_construction, c.ef, meta, c.policy.device)
+        out.read_s = read_s
+        log.info("in-memory %s search over %d vectors of %s (read %.1f s, built %.1f s)", kind, len(ids),
+                 index.collection, read_s, out.build_s)  # fmt: skip
+        return out
