@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from embedding.memory_search import warm
 from embedding.projection_fit import ensure_projection
 from include.core.lake import Lake, open_lake
 from include.core.layout import MANIFEST
@@ -189,6 +190,8 @@ def embed_catalog(dt: str, lake: Lake | None = None, settings: Settings | None =
         embedded = embed_rows(index, encoder, lake, todo, f"embed catalog {dt}", lambda k, m: skipped.append(k))
         gone = tombstone(index, live, sorted(live["source"].unique())) if len(live) else 0
         total = index.count()
+        if embedded or gone:
+            warm(index)  # Milvus Lite: the in-memory search copy beside the file, for the match stage
     for key in skipped:
         log.warning("skipped undecodable catalog image %s", key)
     return {

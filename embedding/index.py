@@ -27,7 +27,7 @@ import numpy as np
 
 from embedding.connection import CatalogIndexError, MilvusConnection
 from embedding.lock import is_lite
-from embedding.memory_search import MemorySearch, SearchPolicy, choose_path
+from embedding.memory_search import MemorySearch, SearchPolicy, choose_path, drop_sidecar
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +247,8 @@ class CatalogIndex:
             data.append(record)
         if data:
             self.client.upsert(self.collection, data)
-            self._memory = None  # the in-memory copy is stale
+            self._memory = None  # the in-memory copy is stale, and so is the one beside a Milvus Lite file
+            drop_sidecar(self)
         return len(data)
 
     def delete(self, shas: Sequence[str], chunk: int = 500) -> int:
@@ -255,6 +256,7 @@ class CatalogIndex:
         for start in range(0, len(shas), chunk):
             self.client.delete(self.collection, ids=list(shas[start : start + chunk]))
         self._memory = None
+        drop_sidecar(self)
         return len(shas)
 
     def count(self) -> int:
@@ -276,14 +278,13 @@ class CatalogIndex:
         mem = self.memory_search()
         return mem.kind if mem else "milvus"
 
-    def memory_search(self, with_meta: bool = False) -> MemorySearch | None:
+    def memory_search(self) -> MemorySearch | None:
         """The in-memory copy that answers searches (:mod:`embedding.memory_search`), read on first use; None
         when Milvus answers (a server, ``FTI_SEARCH_PATH=milvus``, or more rows than fit)."""
-        if self._memory is None or (self._memory and with_meta and self._memory.meta is None):
+        if self._memory is None:
             self.client.load_collection(self.collection)
             path = choose_path(self.count(), is_lite(self.uri), self.config.policy)
-            fields = tuple(META_FIELDS) if with_meta else ()
-            self._memory = False if path == "milvus" else MemorySearch.from_index(self, path, fields)
+            self._memory = False if path == "milvus" else MemorySearch.from_index(self, path, tuple(META_FIELDS))
         return self._memory or None
 
     def search(self, vectors: np.ndarray, top_k: int) -> list[list[dict[str, Any]]]:
@@ -295,7 +296,7 @@ class CatalogIndex:
         """
         if len(vectors) == 0:
             return []
-        mem = self.memory_search(with_meta=True)
+        mem = self.memory_search()
         if mem is not None:
             positions, _ = mem.search(vectors, top_k)
             hits = [

@@ -7,16 +7,24 @@ Milvus Lite itself ships with): **exact** (``IndexFlatIP``: a blocked matrix pro
 catalog and a heap top-k, all cores; torch on CUDA when ``device`` says so) up to ``FTI_EXACT_SEARCH_MAX_ROWS``
 rows, an in-memory **HNSW** graph (``IndexHNSWFlat``, the collection's ``M``/``efConstruction``/``ef``) above
 that, and Milvus itself above ``FTI_MEMORY_SEARCH_MAX_ROWS`` or on a server (``FTI_SEARCH_PATH=auto``;
-``milvus`` / ``memory`` force one). Writes through the same :class:`~embedding.index.CatalogIndex` drop the
-copy, so the next search reads the collection again; a Milvus Lite file has one writer process at a time
-(:mod:`embedding.lock`), so no other process changes it under a reader.
+``milvus`` / ``memory`` force one).
+
+Reading a collection back out of Milvus Lite costs ~150 µs a row (its query path builds Python rows: ~15 s at
+100k), so on Milvus Lite the copy is also kept *beside* the file: ``<file>.<collection>.memory.npz`` (ids,
+vectors, metadata, row count), written atomically after a read and loaded in a fraction of a second by the next
+process. Every write through :class:`~embedding.index.CatalogIndex` deletes that file and drops the in-process
+copy, so the next search reads the collection again (Milvus stays the store of record; a Milvus Lite file has
+one writer process at a time, :mod:`embedding.lock`); a copy whose row count is not the collection's is ignored.
+The embed stage warms it after writing (:func:`warm`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,21 +133,87 @@ class MemorySearch:
 
     @classmethod
     def from_index(cls, index: Any, kind: str, meta_fields: tuple[str, ...] = (), page: int = 4000) -> MemorySearch:
-        """Read every vector (and ``meta_fields``) of a :class:`~embedding.index.CatalogIndex` collection."""
+        """Every vector and ``meta_fields`` of a :class:`~embedding.index.CatalogIndex` collection: from the copy
+        beside a Milvus Lite file when it is current, else read from the collection (and the copy written)."""
         start = time.perf_counter()
-        ids: list[str] = []
-        vectors: list[np.ndarray] = []
-        meta: list[dict[str, Any]] | None = [] if meta_fields else None
-        for rows in index.scan(("sha256", "vector", *meta_fields), batch=page):
-            ids.extend(r["sha256"] for r in rows)
-            vectors.append(np.asarray([r["vector"] for r in rows], np.float32))
-            if meta is not None:
-                meta.extend({f: r.get(f) for f in meta_fields} for r in rows)
-        matrix = np.concatenate(vectors) if vectors else np.zeros((0, index.dim), np.float32)
+        rows = index.count()
+        side = sidecar_path(index)
+        loaded = _load_sidecar(side, rows, meta_fields) if side else None
+        if loaded is None:
+            ids, matrix, meta = _read(index, meta_fields, page)
+            if side:
+                _save_sidecar(side, ids, matrix, meta, meta_fields)
+        else:
+            ids, matrix, meta = loaded
         read_s = time.perf_counter() - start
         c = index.config
         out = cls(ids, matrix, kind, c.m, c.ef_construction, c.ef, meta, c.policy.device)
         out.read_s = read_s
-        log.info("in-memory %s search over %d vectors of %s (read %.1f s, built %.1f s)", kind, len(ids),
-                 index.collection, read_s, out.build_s)  # fmt: skip
+        log.info("in-memory %s search over %d vectors of %s (%s %.1f s, built %.1f s)", kind, len(ids),
+                 index.collection, "read" if loaded is None else "copy beside", read_s, out.build_s)  # fmt: skip
         return out
+
+
+def sidecar_path(index: Any) -> Path | None:
+    """Where the in-memory copy of a Milvus Lite collection is kept (None for a server)."""
+    from embedding.lock import is_lite
+
+    if not is_lite(index.uri):
+        return None
+    db = Path(index.uri)
+    return db.with_name(f"{db.name}.{index.collection}.memory.npz")
+
+
+def drop_sidecar(index: Any) -> None:
+    """Delete the copy beside a Milvus Lite file (after a write)."""
+    side = sidecar_path(index)
+    if side is not None:
+        side.unlink(missing_ok=True)
+
+
+def warm(index: Any) -> str:
+    """Build the in-memory copy now when the policy searches in memory (the embed stage, after writing), so the
+    match stage's first search does not read the collection; returns the path chosen."""
+    return index.search_path()
+
+
+def _read(index: Any, meta_fields: tuple[str, ...], page: int) -> tuple[list[str], np.ndarray, list | None]:
+    ids: list[str] = []
+    vectors: list[np.ndarray] = []
+    meta: list[dict[str, Any]] | None = [] if meta_fields else None
+    for rows in index.scan(("sha256", "vector", *meta_fields), batch=page):
+        ids.extend(r["sha256"] for r in rows)
+        vectors.append(np.asarray([r["vector"] for r in rows], np.float32))
+        if meta is not None:
+            meta.extend({f: r.get(f) for f in meta_fields} for r in rows)
+    matrix = np.concatenate(vectors) if vectors else np.zeros((0, index.dim), np.float32)
+    return ids, matrix, meta
+
+
+def _save_sidecar(path: Path, ids: list[str], matrix: np.ndarray, meta: list | None, fields: tuple) -> None:
+    columns = {f"meta_{f}": np.asarray([m[f] for m in meta] if meta else []) for f in fields}
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, ids=np.asarray(ids, "U64"), vectors=matrix, rows=len(ids), **columns)
+        os.replace(tmp, path)  # atomic: a reader sees the old copy or the new one
+    except OSError as exc:  # a read-only folder: the copy is an optimisation, searches still work
+        log.warning("could not keep the in-memory copy beside the Milvus Lite file (%s): %s", path, exc)
+        tmp.unlink(missing_ok=True)
+
+
+def _load_sidecar(path: Path, rows: int, fields: tuple) -> tuple[list[str], np.ndarray, list | None] | None:
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as z:
+            if int(z["rows"]) != rows or any(f"meta_{f}" not in z for f in fields):
+                return None
+            ids = z["ids"].tolist()
+            columns = {f: z[f"meta_{f}"].tolist() for f in fields}
+            matrix = z["vectors"].astype(np.float32)
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring the unreadable in-memory copy %s: %s", path, exc)
+        return None
+    meta = [{f: columns[f][i] for f in fields} for i in range(len(ids))] if fields else None
+    return ids, matrix, meta

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from embedding.index import CatalogIndex, IndexConfig
-from embedding.memory_search import MemorySearch, SearchPolicy, choose_path
+from embedding.memory_search import MemorySearch, SearchPolicy, choose_path, sidecar_path
 
 
 def unit(n: int, dim: int, seed: int) -> np.ndarray:
@@ -66,7 +66,17 @@ def test_lite_collection_is_searched_in_memory_with_the_same_answers_as_milvus(t
         index._memory = None
         assert index.search_path() == "hnsw"
         # A write drops the in-memory copy: the next search reads the collection again and finds the new row.
+        side = sidecar_path(index)
+        assert side == tmp_path / "m.db.c.memory.npz" and side.exists()
         index.upsert([{"sha256": "f" * 64}], queries[:1])
+        assert not side.exists()  # a write invalidates the copy beside the file
         assert index.search_ids(queries[:1], 1) == [["f" * 64]]
         index.delete(["f" * 64])
         assert index.search_ids(queries[:1], 1) != [["f" * 64]]
+    # A new process loads the copy beside the file and answers as the collection does.
+    with CatalogIndex(str(tmp_path / "m.db"), "c", 16, config=IndexConfig(policy=policy)) as again:
+        again.client.load_collection("c")
+        assert side.exists() and again.search(queries, 5) == memory
+        np.savez(side, ids=np.asarray(["x"]), vectors=base[:1], rows=1)  # a stale copy (1 row) is ignored
+        again._memory = None
+        assert again.search(queries, 5) == memory
