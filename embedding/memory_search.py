@@ -39,7 +39,7 @@ class SearchPolicy:
     """Which path answers searches: ``path`` (auto, milvus, memory) and the size thresholds."""
 
     path: str = "milvus"
-    exact_max_rows: int = 50_000
+    exact_max_rows: int = 5_000
     memory_max_rows: int = 2_000_000
     device: str = "cpu"
 
