@@ -70,11 +70,13 @@ class MemorySearch:
         ef: HNSW search breadth (raised to k).
         meta: Per row, the metadata ``CatalogIndex.search`` returns (None: ids only).
         device: ``cpu`` (faiss), ``cuda`` (torch, exact only) or ``auto`` (CUDA when present).
+        graph: File of the HNSW graph of exactly these rows: loaded when present (and of as many rows), else
+            written after building.
     """
 
     def __init__(
         self, ids: list[str], vectors: np.ndarray, kind: str = "exact", m: int = 16, ef_construction: int = 200,
-        ef: int = 64, meta: list[dict[str, Any]] | None = None, device: str = "cpu",
+        ef: int = 64, meta: list[dict[str, Any]] | None = None, device: str = "cpu", graph: Path | None = None,
     ) -> None:  # fmt: skip
         import faiss
 
@@ -93,17 +95,22 @@ class MemorySearch:
         dim = self.vectors.shape[1] if self.vectors.ndim == 2 else 0
         start = time.perf_counter()
         self._torch = None
+        self.loaded_graph = False
         if kind == "exact" and device.startswith("cuda"):
             import torch
 
             self._torch = torch.from_numpy(self.vectors).to(device)
         elif kind == "exact":
             self.index = faiss.IndexFlatIP(dim)
+        elif kind == "hnsw" and graph is not None and (stored := _read_graph(graph, len(self.vectors))) is not None:
+            self.index, self.loaded_graph = stored, True
         else:
             self.index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
             self.index.hnsw.efConstruction = ef_construction
-        if self._torch is None and len(self.vectors):
+        if self._torch is None and len(self.vectors) and self.index.ntotal == 0:
             self.index.add(self.vectors)
+            if kind == "hnsw" and graph is not None:
+                _write_graph(self.index, graph)
         self.build_s = time.perf_counter() - start
 
     def __len__(self) -> int:
@@ -140,6 +147,7 @@ class MemorySearch:
         side = sidecar_path(index)
         loaded = _load_sidecar(side, rows, meta_fields) if side else None
         if loaded is None:
+            drop_sidecar(index)  # a graph beside the file belongs to the copy it was built on
             ids, matrix, meta = _read(index, meta_fields, page)
             if side:
                 _save_sidecar(side, ids, matrix, meta, meta_fields)
@@ -147,7 +155,8 @@ class MemorySearch:
             ids, matrix, meta = loaded
         read_s = time.perf_counter() - start
         c = index.config
-        out = cls(ids, matrix, kind, c.m, c.ef_construction, c.ef, meta, c.policy.device)
+        graph = side.with_name(f"{_stem(side)}.hnsw-m{c.m}-efc{c.ef_construction}.faiss") if side else None
+        out = cls(ids, matrix, kind, c.m, c.ef_construction, c.ef, meta, c.policy.device, graph)
         out.read_s = read_s
         log.info("in-memory %s search over %d vectors of %s (%s %.1f s, built %.1f s)", kind, len(ids),
                  index.collection, "read" if loaded is None else "copy beside", read_s, out.build_s)  # fmt: skip
@@ -165,10 +174,42 @@ def sidecar_path(index: Any) -> Path | None:
 
 
 def drop_sidecar(index: Any) -> None:
-    """Delete the copy beside a Milvus Lite file (after a write)."""
+    """Delete the copy (and HNSW graphs) beside a Milvus Lite file (after a write)."""
     side = sidecar_path(index)
     if side is not None:
         side.unlink(missing_ok=True)
+        for graph in side.parent.glob(f"{_stem(side)}.hnsw-*.faiss"):
+            graph.unlink(missing_ok=True)
+
+
+def _stem(side: Path) -> str:
+    return side.name[: -len(".memory.npz")]
+
+
+def _read_graph(path: Path, rows: int) -> Any:
+    """The HNSW graph stored at ``path`` when it holds ``rows`` vectors, else None."""
+    import faiss
+
+    if not path.exists():
+        return None
+    try:
+        graph = faiss.read_index(str(path))
+    except RuntimeError as exc:
+        log.warning("ignoring the unreadable HNSW graph %s: %s", path, exc)
+        return None
+    return graph if graph.ntotal == rows else None
+
+
+def _write_graph(index: Any, path: Path) -> None:
+    import faiss
+
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        faiss.write_index(index, str(tmp))
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        log.warning("could not keep the HNSW graph beside the Milvus Lite file (%s): %s", path, exc)
+        tmp.unlink(missing_ok=True)
 
 
 def warm(index: Any) -> str:

@@ -65,11 +65,15 @@ def test_lite_collection_is_searched_in_memory_with_the_same_answers_as_milvus(t
         index.config = replace(index.config, policy=replace(policy, exact_max_rows=10))
         index._memory = None
         assert index.search_path() == "hnsw"
+        graph = tmp_path / "m.db.c.hnsw-m16-efc200.faiss"
+        assert graph.exists() and not index.memory_search().loaded_graph  # built, then kept beside the file
+        index._memory = None
+        assert index.memory_search().loaded_graph  # the next reader loads the graph instead of building it
         # A write drops the in-memory copy: the next search reads the collection again and finds the new row.
         side = sidecar_path(index)
         assert side == tmp_path / "m.db.c.memory.npz" and side.exists()
         index.upsert([{"sha256": "f" * 64}], queries[:1])
-        assert not side.exists()  # a write invalidates the copy beside the file
+        assert not side.exists() and not graph.exists()  # a write invalidates the copies beside the file
         assert index.search_ids(queries[:1], 1) == [["f" * 64]]
         index.delete(["f" * 64])
         assert index.search_ids(queries[:1], 1) != [["f" * 64]]

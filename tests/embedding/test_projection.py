@@ -121,3 +121,20 @@ def test_embed_then_match_in_one_projected_space_on_milvus_lite(lake, small_sett
     narrow = fit_projection(unit_rows(30, 100, 64), 100, 4)
     with pytest.raises(ProjectionMismatch, match="takes vectors 164 wide, this encoder makes 320"):
         make_encoder(settings, lake, version.base).projected(narrow, "imagenet-test_efficientnet+pca4")
+
+
+def test_reindex_into_a_projected_version_fits_it_and_moves_the_alias(lake, small_settings):
+    from embedding import reindex
+
+    write_batch(lake, "shop", "2026-11-01", list(range(12)))
+    write_batch(lake, "insta", "2026-11-01", [4], kind="social")
+    assert embed_catalog("2026-11-01", lake, small_settings)["collection"] == "catalog_imagenet_test_efficientnet"
+    result = reindex.reindex_catalog(lake=lake, settings=small_settings, version="imagenet-test_efficientnet+pcaw6")
+    assert result["collection"] == "catalog_imagenet_test_efficientnet_pcaw6" and result["rows"] == 12
+    assert result["previous"] == "catalog_imagenet_test_efficientnet" and result["recall"] >= 0.99
+    assert lake.exists("models/imagenet-test_efficientnet/projection-w6.npz")
+    matched = match_social("2026-11-01", lake, small_settings)  # readers follow the alias to the new space
+    assert (matched["collection"], matched["model_version"]) == (
+        result["collection"],
+        "imagenet-test_efficientnet+pcaw6",
+    )
