@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.fti-installed
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .PHONY: venv demo test test-fast lint format bench-embed bench-search bench-crawl bench-rank bench-quality clean
-.PHONY: bench-forecast bench-parse-pages bench-bot-wall
+.PHONY: bench-forecast bench-parse-pages bench-bot-wall bench-projection
 .PHONY: airflow up down test-faults
 
 $(STAMP): pyproject.toml
@@ -27,12 +27,12 @@ test-fast: $(STAMP)  ## tests without the slow end-to-end ones
 	$(BIN)/python -m pytest -q -m "not slow and not faults"
 
 BENCH_EMBED_FLAGS ?= --batch-size 32
-BENCH_SEARCH_FLAGS ?= --vectors 100000 --queries 1000 --server-config dataCoord.segment.maxSize=1024 --server-config dataCoord.segment.sealProportion=1
+BENCH_SEARCH_FLAGS ?= --sizes 10000,100000 --queries 1000 --dim 1344 --ef 32,64,128 --server-config dataCoord.segment.maxSize=1024 --server-config dataCoord.segment.sealProportion=1
 
 bench-embed: $(STAMP)  ## embedding: files->vectors stored vs raw timm forward vs one-at-a-time (CUDA when present)
 	$(BIN)/python -m benchmarks.embed $(BENCH_EMBED_FLAGS)  # + --memory-images 10000 --out f.json
 
-bench-search: $(STAMP)  ## 100k vectors, 1k queries: Milvus Lite and Milvus server QPS/recall@10 vs exact top-k
+bench-search: $(STAMP)  ## 10k and 100k vectors, 1k queries: embedded default (in memory), Milvus Lite, Milvus server QPS/recall@10 vs exact top-k
 	$(BIN)/python -m benchmarks.search $(BENCH_SEARCH_FLAGS)
 
 bench-crawl: $(STAMP)  ## crawl throughput: our full pipeline vs a fetch-only Scrapy spider, loopback shop
@@ -52,7 +52,10 @@ BENCH_QUALITY_FLAGS ?= --subset 400 --size 128 --epochs 2 --out .fti/bench-quali
 bench-quality: $(STAMP)  ## triplet model quality: random-init vs pretrained vs trained R@1/R@20/category R@1 + Lightning loop overhead
 	$(BIN)/python -m benchmarks.quality --images $(FTI_REAL_IMAGES) $(BENCH_QUALITY_FLAGS)
 
-bench-rank: $(STAMP)  ## ranking 10k posts x 100k designs: Milvus Lite path vs exact numpy, one run
+bench-projection: $(STAMP)  ## served width 1344 vs 512 vs 256 vs 128 (catalog PCA): category and street R@1 on real photos, two splits
+	$(BIN)/python -m benchmarks.projection --images $(FTI_REAL_IMAGES) --dims 512,256,128 --whiten
+
+bench-rank: $(STAMP)  ## ranking 10k posts x 100k designs: product path (default settings: in memory over Milvus Lite) vs exact numpy, one run
 	$(BIN)/python -m benchmarks.rank --posts 10000 --designs 100000 --dim 256
 
 FTI_TREND_SERIES ?= ../shared/data/fashion-trend-series

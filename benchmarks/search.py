@@ -17,6 +17,13 @@ one with as many threads calling torch at once), and the speed-up ratios. Search
 The index is built once per backend and searched at every value of ``--ef`` (HNSW) or ``--nprobe`` (IVF): the
 recall/QPS trade-off to pick the catalog's ``hnsw_ef`` from. Each setting's figures are under ``sweep``; the
 top-level ones are the operating point, the cheapest setting whose recall@k reaches ``--min-recall`` (0.99).
+On Milvus Lite also its QPS by ``nq`` per call and the in-memory paths (:mod:`benchmarks.search_paths`); the
+``default`` there is what the product's default settings search with at that size.
+
+``--sizes 10000,100000`` runs the whole benchmark at each catalog size (under ``by_size``; the top level is the
+last size's). The last line printed is ``search: lite Xx exact, server Yx exact at recall@10 R``: the embedded
+default batched (``--batch`` per call) against exact batched, the server with ``--clients`` clients against
+exact from as many threads, at the largest size, R the lower of the two recalls.
 """
 
 from __future__ import annotations
@@ -180,11 +187,52 @@ def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, 
         for config in configs:  # search settings only: the built index is the same
             index.config = config
             sweep.append(_measure(index, queries, truth, position, args))
-    point = operating_point(sweep, args.min_recall)
-    return {"insert_s": round(insert_s, 1), "build_s": round(build_s, 1), **point, "index": report, "sweep": sweep}
+        point = operating_point(sweep, args.min_recall)
+        embedded = {}
+        if is_lite(uri) and getattr(args, "memory", True):
+            from benchmarks.search_paths import memory_paths, nq_sweep
+
+            index.config = next(c for c in configs if c.ef == point.get("ef", 0) and c.nprobe == point.get("nprobe", 0))
+            embedded["nq_sweep"] = nq_sweep(index, queries, truth, position, args)
+            embedded["memory"] = memory_paths(index, queries, truth, position, args)
+    head = {"insert_s": round(insert_s, 1), "build_s": round(build_s, 1)}
+    return {**head, **point, "index": report, "sweep": sweep, **embedded}
 
 
 def run(args: argparse.Namespace) -> dict:
+    """:func:`run_size` at each of ``--sizes`` (default: ``--vectors``); the last size's figures at the top level,
+    every size's under ``by_size``, and the summary ``line``."""
+    import os
+
+    sizes = _ints(getattr(args, "sizes", None) or args.vectors)
+    by_size = {}
+    for n in sizes:
+        by_size[str(n)] = run_size(argparse.Namespace(**{**vars(args), "vectors": n}))
+    result = {**by_size[str(sizes[-1])], "by_size": by_size, "load": os.getloadavg()}
+    result["line"] = summary_line(result)
+    return result
+
+
+def summary_line(result: dict) -> str:
+    """``search: lite Xx exact, server Yx exact at recall@10 R`` (what is missing reads ``n/a``)."""
+    parts, recalls = [], []
+    default = result.get("lite", {}).get("memory", {}).get("default") or result.get("lite", {})
+    if "qps_batch" in default:
+        parts.append(f"lite {default['qps_batch'] / result['exact']['qps_batch']:.2f}x exact")
+        recalls.append(default["recall_at_k"])
+    else:
+        parts.append("lite n/a")
+    server = result.get("server", {})
+    if "qps_concurrent" in server:
+        parts.append(f"server {server['qps_concurrent'] / result['exact']['qps_concurrent']:.2f}x exact")
+        recalls.append(server["recall_at_k"])
+    else:
+        parts.append("server n/a")
+    recall = f"{min(recalls):.4f}" if recalls else "n/a"
+    return f"search: {', '.join(parts)} at recall@{result['k']} {recall}"
+
+
+def run_size(args: argparse.Namespace) -> dict:
     """Exact search, then each backend, on the same data."""
     from training.backbones import resolve_device
     from training.config import parse_overrides
@@ -222,6 +270,9 @@ def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vectors", type=int, default=100_000)
+    parser.add_argument("--sizes", default=None, help="catalog sizes to sweep (comma list; default --vectors)")
+    parser.add_argument("--lite-nq", default="10,100,1000", help="Milvus Lite queries per call to sweep")
+    parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the in-memory paths")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--dim", type=int, default=1344)
     parser.add_argument("--clusters", type=int, default=1000)
@@ -243,10 +294,12 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    text = json.dumps(run(args))
+    result = run(args)
+    text = json.dumps(result)
     print(text, flush=True)
     if args.out:
         Path(args.out).write_text(text + "\n")
+    print(result["line"], flush=True)
 
 
 if __name__ == "__main__":

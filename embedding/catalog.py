@@ -17,10 +17,13 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
+from embedding.memory_search import warm
+from embedding.projection_fit import ensure_projection
 from include.core.lake import Lake, open_lake
 from include.core.layout import MANIFEST, catalog_state_key
 from include.core.progress import progress_bar
@@ -181,7 +184,8 @@ def embed_catalog(dt: str, lake: Lake | None = None, settings: Settings | None =
     today = int((live["dt"] == dt).sum()) if len(live) else 0
     skipped: list[str] = []
     with connect(settings) as conn:
-        index, encoder = service_index(conn, lake, settings)
+        prepare = partial(ensure_projection, lake, settings, live=live)  # a projected version: fit its PCA first
+        index, encoder = service_index(conn, lake, settings, prepare=prepare)
         already = index.existing(live["sha256"].tolist())
         todo = live[~live["sha256"].isin(already)].reset_index(drop=True)
         log.info("catalog %s: %d live, %d already in %s, %d to embed", dt, len(live), len(already), index.collection,
@@ -189,6 +193,8 @@ def embed_catalog(dt: str, lake: Lake | None = None, settings: Settings | None =
         embedded = embed_rows(index, encoder, lake, todo, f"embed catalog {dt}", lambda k, m: skipped.append(k))
         gone = tombstone(index, live, sorted(live["source"].unique())) if len(live) else 0
         total = index.count()
+        if embedded or gone:
+            warm(index)  # Milvus Lite: the in-memory search copy beside the file, for the match stage
     for key in skipped:
         log.warning("skipped undecodable catalog image %s", key)
     indexed = sorted(live.loc[live["dt"] == dt, "source"].unique().tolist()) if len(live) else []

@@ -43,6 +43,8 @@ class Encoder:
         precision: ``fp32``, ``bf16`` (autocast of the forward, on a GPU or a CPU) or ``auto``: bf16 on CUDA and
             on CPUs with native bf16 instructions (AVX512-BF16/AMX, as oneDNN reports), where it runs lite0 about
             2x faster than fp32 with unit vectors within 1e-3 cosine of fp32's; fp32 elsewhere.
+        projection: A fitted :class:`~embedding.projection.Projection` applied to every vector (see
+            :meth:`projected`).
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class Encoder:
         forward_batch: int = 0,
         read_threads: int = 8,
         precision: str = "auto",
+        projection: Any = None,
     ) -> None:
         import torch
 
@@ -85,7 +88,35 @@ class Encoder:
         if features is None:
             raise EmbeddingError(f"{self.version}: the embedder's output width is unknown (give feature_dim)")
         self.colour_weight = float(colour_weight)
-        self.dim = int(features) + (COLOUR_BINS**3 if self.colour_weight > 0 else 0)
+        self.feature_dim = int(features)
+        self.raw_dim = self.feature_dim + (COLOUR_BINS**3 if self.colour_weight > 0 else 0)
+        self.projection = None
+        self.dim = self.raw_dim
+        if projection is not None:
+            self._set_projection(projection)
+
+    def _set_projection(self, projection: Any) -> None:
+        from embedding.projection import ProjectionMismatch
+
+        if projection.in_dim != self.raw_dim:
+            raise ProjectionMismatch(
+                f"{self.version}: the projection takes vectors {projection.in_dim} wide, this encoder makes "
+                f"{self.raw_dim} ({self.feature_dim} features + colour): re-fit it or set FTI_EMBED_PROJECTION_DIM=0"
+            )
+        self.projection, self.dim = projection, projection.dim
+
+    def projected(self, projection: Any, version: str) -> Encoder:
+        """This encoder (the same loaded model) with ``projection`` applied to its vectors, as ``version``.
+
+        Raises:
+            embedding.projection.ProjectionMismatch: the projection was fitted on another width.
+        """
+        import copy
+
+        other = copy.copy(self)
+        other.version = version
+        other._set_projection(projection)
+        return other
 
     def forward(self, batch: Any, hists: np.ndarray | None = None) -> np.ndarray:
         """Embed a ``(N, 3, H, W)`` batch (array or tensor); returns unit ``(N, dim)`` float32.
@@ -111,6 +142,8 @@ class Encoder:
                 hists = np.stack([colour_histogram(chw, self.prep) for chw in arrays])
             vectors = np.hstack([vectors, hists * self.colour_weight])
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        if self.projection is not None:
+            vectors = self.projection.apply(vectors)
         return vectors
 
     def autocast(self) -> Any:

@@ -27,6 +27,7 @@ import numpy as np
 
 from embedding.connection import CatalogIndexError, MilvusConnection
 from embedding.lock import is_lite
+from embedding.memory_search import MemorySearch, SearchPolicy, choose_path, drop_sidecar
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class IndexConfig:
     ef: int = 128
     nlist: int = 1024
     nprobe: int = 32
+    policy: SearchPolicy = SearchPolicy()
 
     @classmethod
     def from_settings(cls, settings: Any) -> IndexConfig:
@@ -61,6 +63,8 @@ class IndexConfig:
         return cls(
             settings.index_type.upper(), settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef,
             settings.ivf_nlist, settings.ivf_nprobe,
+            SearchPolicy(settings.search_path, settings.exact_search_max_rows, settings.memory_search_max_rows,
+                         settings.device),
         )  # fmt: skip
 
     def build_params(self) -> dict[str, int]:
@@ -106,6 +110,7 @@ class CatalogIndex:
         self.uri, self.collection, self.dim = self.connection.uri, collection, dim
         self.config = config or IndexConfig()
         self.meta = meta or {}
+        self._memory: MemorySearch | bool | None = None  # None: not decided; False: Milvus answers
 
     def close(self) -> None:
         """Release the client when this index opened it."""
@@ -242,12 +247,16 @@ class CatalogIndex:
             data.append(record)
         if data:
             self.client.upsert(self.collection, data)
+            self._memory = None  # the in-memory copy is stale, and so is the one beside a Milvus Lite file
+            drop_sidecar(self)
         return len(data)
 
     def delete(self, shas: Sequence[str], chunk: int = 500) -> int:
         """Delete rows by sha256; returns how many were asked for."""
         for start in range(0, len(shas), chunk):
             self.client.delete(self.collection, ids=list(shas[start : start + chunk]))
+        self._memory = None
+        drop_sidecar(self)
         return len(shas)
 
     def count(self) -> int:
@@ -264,27 +273,49 @@ class CatalogIndex:
         finally:
             it.close()
 
+    def search_path(self) -> str:
+        """The path that answers this collection's searches now: ``exact``, ``hnsw`` (in memory) or ``milvus``."""
+        mem = self.memory_search()
+        return mem.kind if mem else "milvus"
+
+    def memory_search(self) -> MemorySearch | None:
+        """The in-memory copy that answers searches (:mod:`embedding.memory_search`), read on first use; None
+        when Milvus answers (a server, ``FTI_SEARCH_PATH=milvus``, or more rows than fit)."""
+        if self._memory is None:
+            self.client.load_collection(self.collection)
+            path = choose_path(self.count(), is_lite(self.uri), self.config.policy)
+            self._memory = False if path == "milvus" else MemorySearch.from_index(self, path, tuple(META_FIELDS))
+        return self._memory or None
+
     def search(self, vectors: np.ndarray, top_k: int) -> list[list[dict[str, Any]]]:
         """Top-k neighbours per query vector: dicts with ``sha256``, ``similarity`` and the metadata.
 
-        The index finds the neighbours; their cosine similarity is then recomputed exactly (float64) from the
-        stored vectors, so a rerun gives identical numbers whether Milvus answered from a growing segment
-        (brute force) or from the built index.
+        The index (or the in-memory path) finds the neighbours; their cosine similarity is then recomputed
+        exactly (float64) from the stored vectors, so a rerun gives identical numbers whether Milvus answered
+        from a growing segment (brute force), from the built index or from memory.
         """
         if len(vectors) == 0:
             return []
-        self.client.load_collection(self.collection)
-        hits = self.client.search(
-            self.collection, data=vectors.astype(np.float32).tolist(), limit=top_k,
-            output_fields=[*META_FIELDS, "vector"], search_params=self.config.search_params(top_k),
-        )  # fmt: skip
+        mem = self.memory_search()
+        if mem is not None:
+            positions, _ = mem.search(vectors, top_k)
+            hits = [
+                [{"sha256": mem.ids[i], "entity": {**mem.meta[i], "vector": mem.vectors[i]}} for i in row if i >= 0]
+                for row in positions
+            ]  # fmt: skip
+        else:
+            self.client.load_collection(self.collection)
+            hits = self.client.search(
+                self.collection, data=vectors.astype(np.float32).tolist(), limit=top_k,
+                output_fields=[*META_FIELDS, "vector"], search_params=self.config.search_params(top_k),
+            )  # fmt: skip
         results = []
         for query, per_query in zip(vectors.astype(np.float64), hits, strict=True):
             query = query / max(np.linalg.norm(query), 1e-12)
             rows = []
             for hit in per_query:
-                entity = {k: _decoded(v) for k, v in dict(hit["entity"]).items()}
-                stored = np.asarray(entity.pop("vector"), dtype=np.float64)
+                entity = {k: _decoded(v) for k, v in dict(hit["entity"]).items() if k != "vector"}
+                stored = np.asarray(hit["entity"]["vector"], dtype=np.float64)
                 similarity = float(query @ stored / max(np.linalg.norm(stored), 1e-12))
                 rows.append({**entity, "sha256": hit.get("sha256", hit.get("id")), "similarity": similarity})
             results.append(sorted(rows, key=lambda r: (-round(r["similarity"], 9), r["sha256"])))
@@ -299,6 +330,8 @@ class CatalogIndex:
             consistency: ``Bounded`` lets a server answer without waiting for the newest writes (the collection's
                 ``Strong`` level waits up to one time tick, ~200 ms, per call); None keeps Strong.
         """
+        if (mem := self.memory_search()) is not None:
+            return mem.search_ids(vectors, top_k)
         extra = {"consistency_level": consistency} if consistency else {}
         hits = self.client.search(
             self.collection, data=vectors.astype(np.float32).tolist(), limit=top_k, output_fields=[],

@@ -15,6 +15,7 @@ import numpy as np
 
 from embedding.catalog import embed_rows, live_catalog, tombstone
 from embedding.index import CatalogIndex, CatalogIndexError
+from embedding.projection_fit import ensure_projection
 from embedding.service import (
     collection_version,
     connect,
@@ -106,6 +107,7 @@ def reindex_catalog(
         if previous == name:
             log.info("%s (%s) is already in service", name, target.version)
             return {"status": "in service", "collection": name, "model_version": target.version}
+        ensure_projection(lake, settings, target, live)  # a projected pretrained version: its PCA, fitted once
         encoder = make_encoder(settings, lake, target)
         index = open_collection(conn, settings, name, encoder.dim, target)
         already = index.existing(live["sha256"].tolist())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,12 +112,17 @@ def in_service(conn: MilvusConnection, lake: Lake, settings: Settings) -> tuple[
 
 
 def service_index(
-    conn: MilvusConnection, lake: Lake, settings: Settings, create: bool = True
+    conn: MilvusConnection,
+    lake: Lake,
+    settings: Settings,
+    create: bool = True,
+    prepare: Callable[[ModelVersion], Any] | None = None,
 ) -> tuple[CatalogIndex, Any]:
     """The index in service and the encoder of its model version.
 
     On a fresh install (no alias yet) and with ``create``, the collection of the champion (or of the pretrained
-    backbone) is created and the alias pointed at it, so the first nightly run fills it.
+    backbone) is created and the alias pointed at it, so the first nightly run fills it; ``prepare`` is called
+    with that version first (the embed stage fits a projected version's PCA there).
 
     Raises:
         CatalogIndexError: no collection in service and ``create`` is False, or a legacy collection holds the
@@ -134,6 +140,8 @@ def service_index(
         if not create:
             raise CatalogIndexError(f"no collection in service behind alias {settings.collection}: embed first")
         version = champion_version(lake, settings)
+        if prepare is not None:
+            prepare(version)
         encoder = make_encoder(settings, lake, version)
         name = collection_name(settings.collection, version.version)
         index = open_collection(conn, settings, name, encoder.dim, version)

@@ -6,7 +6,8 @@ promoted by the training stage (``training.registry``: ``models/<version>/card.j
 ``<FTI_COLLECTION>_<V sanitised>`` (``catalog_imagenet_tf_efficientnet_lite0``); the alias ``FTI_COLLECTION``
 (``catalog``) points at the version in service. Each collection's description records its version, so the
 model that serves queries is always the one that wrote the vectors, even while a newer champion is being
-indexed.
+indexed. With ``FTI_EMBED_PROJECTION_DIM=k`` the pretrained version is ``imagenet-<model>+pca<k>``: the backbone
+projected by a PCA fitted on the catalog (:mod:`embedding.projection`), in its own collection.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from embedding.projection import load_projection, projected_version, split_version
 from include.core.lake import Lake
 from include.core.settings import Settings
 
@@ -38,6 +40,16 @@ class ModelVersion:
         """True for a promoted embedder, False for the pretrained backbone."""
         return self.card is not None
 
+    @property
+    def projection_dim(self) -> int:
+        """Width of the PCA the version names (``+pca<k>``), 0 for none."""
+        return split_version(self.version)[1]
+
+    @property
+    def base(self) -> ModelVersion:
+        """The version without its projection."""
+        return ModelVersion(split_version(self.version)[0], self.model_name, self.card)
+
 
 def collection_name(alias: str, version: str) -> str:
     """``<alias>_<version>`` with every character outside ``[A-Za-z0-9_]`` replaced by ``_``."""
@@ -45,8 +57,10 @@ def collection_name(alias: str, version: str) -> str:
 
 
 def pretrained_version(settings: Settings) -> ModelVersion:
-    """The offline-pretrained backbone the settings name."""
-    return ModelVersion(f"{PRETRAINED_PREFIX}{settings.model_name}", settings.model_name)
+    """The offline-pretrained backbone the settings name (projected when ``embed_projection_dim`` is set)."""
+    base = f"{PRETRAINED_PREFIX}{settings.model_name}"
+    version = projected_version(base, settings.embed_projection_dim, settings.embed_projection_whiten)
+    return ModelVersion(version, settings.model_name)
 
 
 def champion_version(lake: Lake, settings: Settings) -> ModelVersion:
@@ -65,7 +79,7 @@ def champion_version(lake: Lake, settings: Settings) -> ModelVersion:
 def model_version(lake: Lake, settings: Settings, version: str) -> ModelVersion:
     """A named version: the pretrained backbone (``imagenet-<name>``) or a card in the lake's model registry."""
     if version.startswith(PRETRAINED_PREFIX):
-        return ModelVersion(version, version[len(PRETRAINED_PREFIX) :])
+        return ModelVersion(version, split_version(version)[0][len(PRETRAINED_PREFIX) :])
     key = f"models/{version}/card.json"
     if not lake.exists(key):
         raise LookupError(f"model version {version}: no {lake.uri(key)}")
@@ -78,9 +92,16 @@ def make_encoder(settings: Settings, lake: Lake | None = None, version: ModelVer
 
     A trained embedder comes from ``training.registry.load_embedder``; the colour histogram is appended to its
     output exactly as to the backbone's (``FTI_COLOUR_WEIGHT``). The last two encoders made are reused while
-    their version and the encoder settings stay the same (a process loads each model once).
+    their version and the encoder settings stay the same (a process loads each model once). A projected version
+    (``+pca<k>``) is its base version's encoder with the stored projection applied.
+
+    Raises:
+        embedding.projection.ProjectionError: a projected version whose projection is not stored (yet).
     """
     version = version or pretrained_version(settings)
+    if version.projection_dim:
+        projection = load_projection(lake, version.version)
+        return make_encoder(settings, lake, version.base).projected(projection, version.version)
     key = (version.version, settings.model_dump_json(include=_ENCODER_SETTINGS))  # versions are content hashes
     if key not in _encoders:
         while len(_encoders) >= 2:  # the model in service and the one being indexed

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     hnsw_ef: int = Field(128, ge=1, description="HNSW search-time ef (raised to top_k when lower).")
     ivf_nlist: int = Field(1024, ge=1, description="IVF_FLAT cells.")
     ivf_nprobe: int = Field(32, ge=1, description="IVF_FLAT cells scanned per query.")
+    search_path: str = Field(
+        "auto", pattern="^(auto|milvus|memory)$",
+        description="Who answers searches: auto (Milvus Lite: in memory; server: Milvus), milvus, or memory.",
+    )  # fmt: skip
+    exact_search_max_rows: int = Field(5_000, ge=0, description="In memory: exact search up to this many rows.")
+    memory_search_max_rows: int = Field(2_000_000, ge=0, description="In memory: HNSW up to this many rows.")
     index_keep_versions: int = Field(2, ge=0, description="Previous catalog collections kept for rollback.")
     reindex_min_recall: float = Field(0.99, ge=0, le=1, description="recall@10 a new collection must reach.")
     reindex_sample: int = Field(200, ge=1, description="Query rows of the re-index recall check.")
@@ -59,6 +65,11 @@ class Settings(BaseSettings):
         "auto", pattern="^(auto|fp32|bf16)$",
         description="Forward precision: bf16 autocast on CUDA and on CPUs with native bf16 (auto), or forced.",
     )  # fmt: skip
+    embed_projection_dim: int = Field(
+        0, ge=0, description="PCA width of the pretrained backbone's features, fitted on the catalog (0: off)."
+    )
+    embed_projection_whiten: bool = Field(False, description="Whiten the PCA of embed_projection_dim.")
+    embed_projection_sample: int = Field(5000, ge=2, description="Catalog images the projection is fitted on.")
     device: str = Field("auto", description="'auto' uses CUDA when present, else CPU.")
 
     min_image_side: int = Field(64, ge=1, description="Images smaller than this (pixels) fail validation.")

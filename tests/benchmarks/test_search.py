@@ -39,7 +39,7 @@ def test_run_on_milvus_lite_sweeps_ef_and_reports_recall_and_all_three_ratios(tm
     args = argparse.Namespace(
         vectors=600, queries=20, dim=16, clusters=6, k=5, batch=10, clients=2, backends="lite",
         index_type="HNSW", m=16, ef_construction=200, ef="5,64", nlist=16, nprobe="16", device="cpu",
-        min_recall=0.9,
+        min_recall=0.9, memory=False,
     )  # fmt: skip
     result = bench_search.run(args)
     lite = result["lite"]
@@ -64,3 +64,22 @@ def test_search_configs_sweep_ef_for_hnsw_and_nprobe_for_ivf():
     assert [c.ef for c in configs] == [16, 64] and {(c.m, c.ef_construction) for c in configs} == {(8, 100)}
     args.index_type, args.nprobe = "IVF_FLAT", "8,2"
     assert [(c.nprobe, c.nlist) for c in bench_search.search_configs(args)] == [(2, 32), (8, 32)]
+
+
+def test_sizes_sweep_the_embedded_paths_and_print_the_summary_line():
+    args = argparse.Namespace(
+        vectors=0, sizes="300,700", queries=20, dim=16, clusters=6, k=5, batch=10, clients=2, backends="lite",
+        index_type="HNSW", m=16, ef_construction=100, ef="64", nlist=16, nprobe="16", device="cpu",
+        min_recall=0.9, lite_nq="1,20", memory=True,
+    )  # fmt: skip
+    result = bench_search.run(args)
+    assert list(result["by_size"]) == ["300", "700"] and result["vectors"] == 700
+    lite = result["lite"]
+    assert [row["nq"] for row in lite["nq_sweep"]] == [1, 20]
+    memory = lite["memory"]
+    assert memory["exact"]["recall_at_k"] == 1.0  # the exact in-memory path is exact
+    assert memory["hnsw"]["recall_at_k"] >= 0.9 and [r["ef"] for r in memory["hnsw"]["sweep"]] == [64]
+    assert memory["default"]["path"] == "exact"  # 700 rows: under the default exact threshold
+    assert memory["default"]["qps_batch"] == memory["exact"]["qps_batch"]
+    ratio = memory["exact"]["qps_batch"] / result["exact"]["qps_batch"]
+    assert result["line"] == f"search: lite {ratio:.2f}x exact, server n/a at recall@5 1.0000"
