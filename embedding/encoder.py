@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedding.pixels import COLOUR_BINS, EmbeddingError, colour_histogram, normalise
+from include.core.imagefit import fit_geometry
 from training.backbones import create_backbone, output_features, preprocessing_for, resolve_device
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ class Encoder:
         precision: ``fp32``, ``bf16`` (autocast of the forward, on a GPU or a CPU) or ``auto``: bf16 on CUDA and
             on CPUs with native bf16 instructions (AVX512-BF16/AMX, as oneDNN reports), where it runs lite0 about
             2x faster than fp32 with unit vectors within 1e-3 cosine of fp32's; fp32 elsewhere.
+        image_fit: The aspect-preserving square fit (``pad`` or ``crop``, :mod:`include.core.imagefit`): the same
+            as training's ``data.image_fit``.
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class Encoder:
         forward_batch: int = 0,
         read_threads: int = 8,
         precision: str = "auto",
+        image_fit: str = "pad",
     ) -> None:
         import torch
 
@@ -78,7 +82,8 @@ class Encoder:
         self.model_name = model_name
         self.version = version or f"imagenet-{model_name}"
         prep = preprocessing_for(model_name)
-        self.prep = replace(prep, size=image_size) if image_size else prep
+        fit_geometry(1, 1, 1, image_fit)  # refuses an unknown fit now, not at the first image
+        self.prep = replace(prep, size=image_size or prep.size, fit=image_fit)
         self.model = (model if model is not None else create_backbone(model_name, pretrained)).eval()
         self.model = self.model.to(self.device).to(memory_format=torch.channels_last)
         features = feature_dim if model is not None and feature_dim else _width(self.model)

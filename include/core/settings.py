@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         description="Forward precision: bf16 autocast on CUDA and on CPUs with native bf16 (auto), or forced.",
     )  # fmt: skip
     device: str = Field("auto", description="'auto' uses CUDA when present, else CPU.")
+    image_fit: str = Field(
+        "pad", pattern="^(pad|crop)$",
+        description="Square fit of every image, training and serving alike: white pad or centre crop (no squash).",
+    )  # fmt: skip
 
     min_image_side: int = Field(64, ge=1, description="Images smaller than this (pixels) fail validation.")
     min_batch_rows: int = Field(1, ge=0, description="A batch with fewer rows fails validation.")
