@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.fti-installed
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .PHONY: venv demo test test-fast lint format bench-embed bench-search bench-crawl bench-rank bench-quality clean
-.PHONY: bench-forecast bench-parse-pages bench-bot-wall
+.PHONY: bench-forecast bench-parse-pages bench-bot-wall bench-street
 .PHONY: airflow up down
 
 $(STAMP): pyproject.toml
@@ -51,6 +51,11 @@ BENCH_QUALITY_FLAGS ?= --subset 400 --size 128 --epochs 2 --out .fti/bench-quali
 
 bench-quality: $(STAMP)  ## triplet model quality: random-init vs pretrained vs trained R@1/R@20/category R@1 + Lightning loop overhead
 	$(BIN)/python -m benchmarks.quality --images $(FTI_REAL_IMAGES) $(BENCH_QUALITY_FLAGS)
+
+BENCH_STREET_FLAGS ?= --scenes 300 --out .fti/bench-street.json
+
+bench-street: $(STAMP)  ## street scenes of real product cut-outs: whole-photo vs localised R@1/R@20, box AP/recall, img/s
+	$(BIN)/python -m benchmarks.street --images $(FTI_REAL_IMAGES) $(BENCH_STREET_FLAGS)
 
 bench-rank: $(STAMP)  ## ranking 10k posts x 100k designs: Milvus Lite path vs exact numpy, one run
 	$(BIN)/python -m benchmarks.rank --posts 10000 --designs 100000 --dim 256
