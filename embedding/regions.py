@@ -257,3 +257,35 @@ def embed_regions(
     dim = getattr(encoder, "dim", 0)
     stacked = np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float32)
     return RegionVectors(stacked, owners, localised, outcomes)
+
+
+_localisers: dict[tuple, Localiser] = {}
+
+
+def localiser_for(settings: Any) -> Localiser:
+    """The localiser the settings describe (``FTI_REGION_*``), made once per process."""
+    key = (settings.region_model, settings.region_size, settings.max_regions, settings.region_min_score,
+           settings.device)  # fmt: skip
+    if key not in _localisers:
+        _localisers.clear()
+        _localisers[key] = Localiser(settings.region_model, settings.region_size, settings.max_regions,
+                                     settings.region_min_score, device=settings.device)  # fmt: skip
+    return _localisers[key]
+
+
+def region_vectors(
+    encoder: Any, settings: Any, blobs: Sequence[bytes], progress: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, list[int], list[dict[str, Any]], list[int], dict[str, int]]:
+    """The match step's regions mode: vectors of every region, the post position of each, its region columns
+    (``region``, ``region_box`` "l,t,r,b", ``region_score``, ``region_category``), the undecodable posts and the
+    outcome counts (no-garment posts have no row, so they vote for nothing)."""
+    found = embed_regions(encoder, localiser_for(settings), blobs, progress=progress)
+    where = []
+    for i, (_, number) in enumerate(found.owners):
+        r = found.region(i)
+        where.append({"region": number, "region_box": ",".join(map(str, r.box)), "region_score": round(r.score, 4),
+                      "region_category": r.category})  # fmt: skip
+    skipped = [p for p, loc in enumerate(found.localised) if loc.outcome == "undecodable"]
+    for outcome, count in sorted(found.outcomes.items()):
+        log.info("social regions: %d posts %s", count, outcome)
+    return found.vectors, [p for p, _ in found.owners], where, skipped, found.outcomes

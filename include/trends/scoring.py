@@ -7,7 +7,9 @@ A post's vote for a design weighs
 * **engagement**: ``1 + log1p(likes)``.
 
 A post votes for its best design and any other within ``margin`` of it; its weight is split between them (one
-post, one vote). Near-duplicate catalog images (the same design on several portals) are merged before voting.
+post, one vote). When the match step matched garment regions (``FTI_SOCIAL_REGIONS=regions``) each region of a
+post votes so, once, and a post votes at most once per design (its best region for it). Near-duplicate catalog
+images (the same design on several portals) are merged before voting.
 
 **Per-source normalisation.** Each source's votes are divided by that source's total vote mass, so every source
 hands out the same 100 points whatever its volume or like counts; a source with fewer than ``min_source_posts``
@@ -111,12 +113,18 @@ def weighted_votes(
     if matches.empty:
         return pd.DataFrame(columns=cols)
     m = matches[["post_sha256", "design_sha256", "similarity"]].copy()
+    # The voter: the post, or one garment region of it (one vote each).
+    m["voter"] = m["post_sha256"] + ("#" + matches["region"].astype(str) if "region" in matches else "")
     m["design_id"] = m["design_sha256"].map(lambda s: (groups or {}).get(s, s))
-    # Near-duplicates merged: a post's best member per design.
-    m = m.sort_values(["post_sha256", "design_id", "similarity", "design_sha256"], ascending=[True, True, False, True])
-    m = m.drop_duplicates(["post_sha256", "design_id"], keep="first")
-    best = m.groupby("post_sha256")["similarity"].transform("max")
+    # Near-duplicates merged: a voter's best member per design.
+    m = m.sort_values(["voter", "design_id", "similarity", "design_sha256"], ascending=[True, True, False, True])
+    m = m.drop_duplicates(["voter", "design_id"], keep="first")
+    best = m.groupby("voter")["similarity"].transform("max")
     m = m[(m["similarity"] >= params.threshold) & (m["similarity"] >= best - params.margin)]
+    m["share"] = 1.0 / m.groupby("voter")["design_id"].transform("count")
+    # A post votes at most once per design: its best region for it (the regions' shares stay theirs).
+    m = m.sort_values(["post_sha256", "design_id", "similarity", "voter"], ascending=[True, True, False, True])
+    m = m.drop_duplicates(["post_sha256", "design_id"], keep="first")
     if m.empty:
         return pd.DataFrame(columns=cols)
     m = m.merge(post_table(matches, posts), on="post_sha256", how="left")
@@ -125,8 +133,7 @@ def weighted_votes(
     m["w_recency"] = recency_weight(m["posted_at"], dt, params.half_life_hours).to_numpy()
     m["likes"] = pd.to_numeric(m["likes"], errors="coerce").fillna(0).clip(lower=0).astype("int64")
     m["w_engagement"] = 1.0 + np.log1p(m["likes"].astype(float))
-    share = 1.0 / m.groupby("post_sha256")["design_id"].transform("count")
-    m["weight"] = m["w_similarity"] * m["w_recency"] * m["w_engagement"] * share
+    m["weight"] = m["w_similarity"] * m["w_recency"] * m["w_engagement"] * m["share"]
     m["points"] = 0.0
     for source, idx in m.groupby("source", sort=True).groups.items():
         mass = m.loc[idx, "weight"].sum()
