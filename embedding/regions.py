@@ -5,8 +5,10 @@ One forward pass of the offline-pretrained backbone *with* its ImageNet classifi
 weights is the class activation map (Zhou et al. 2016) and a softmax per cell tells how much of it looks like one
 of ImageNet's garment, shoe and bag classes (:data:`GARMENT_CLASSES`). That garment map, upsampled to the photo
 and with studio white (the pad, a product backdrop) left out, is thresholded at a few fractions of its peak; each
-connected component is a candidate box, scored by its peak garment probability and guessed a category by its
-strongest garment class. Boxes are de-duplicated (IoU), the best ``max_regions`` kept.
+connected component is a candidate box (also grown by 40 %: CAM lights a garment's most telling part, not all of
+it), scored by its peak garment probability and guessed a category by its strongest garment class. Components of
+the channel-summed activation (whole objects: a person in an outfit) are candidates too where the garment map
+inside them reaches ``min_score``. Boxes are de-duplicated (IoU), the best ``max_regions`` kept.
 
 A photo whose garment probability stays below ``min_score`` everywhere (a landscape, a face, text) yields no
 region: it votes for nothing. Each region is then cropped from the photo (a margin around the box) and embedded by
@@ -40,7 +42,8 @@ GARMENT_CLASSES: dict[int, str] = {
     **dict.fromkeys([414, 748, 636, 893], "bag"),
     **dict.fromkeys([806, 906, 457, 836, 837, 824, 658, 515, 808, 452, 531, 464], "accessory"),
 }
-THRESHOLDS = (0.5, 0.3, 0.15)  # fractions of the map's peak whose components are candidate boxes
+THRESHOLDS = (0.5, 0.3, 0.15)  # fractions of the garment map's peak whose components are candidate boxes
+ACTIVE_THRESHOLDS = (0.5, 0.3)  # the same of the channel-summed activation (whole objects)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class Localiser:
     def __init__(
         self, model_name: str = "tf_efficientnet_lite0", size: int = 448, max_regions: int = 4,
         min_score: float = 0.25, min_area: float = 0.005, device: str = "cpu", thresholds: tuple = THRESHOLDS,
-        grow: tuple = (0.0, 0.4), nms: float = 0.6,
+        grow: tuple = (0.0, 0.4), nms: float = 0.6, active_thresholds: tuple = ACTIVE_THRESHOLDS,
     ) -> None:  # fmt: skip
         import timm
         import torch
@@ -113,10 +116,11 @@ class Localiser:
         self.garment = torch.tensor(sorted(GARMENT_CLASSES), device=self.device)
         self.max_regions, self.min_score, self.min_area = max_regions, min_score, min_area
         self.thresholds, self.grow, self.nms = tuple(thresholds), tuple(grow), nms
+        self.active_thresholds = tuple(active_thresholds)
 
-    def garment_maps(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per cell of a ``(N, 3, S, S)`` uint8 batch: garment probability ``(N, h, w)`` and strongest garment
-        class index ``(N, h, w)``."""
+    def garment_maps(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per cell of a ``(N, 3, S, S)`` uint8 batch: garment probability ``(N, h, w)``, strongest garment
+        class index ``(N, h, w)`` and the channel-summed activation ``(N, h, w)`` (objects, garment or not)."""
         import torch
 
         with torch.inference_mode():
@@ -125,24 +129,32 @@ class Localiser:
             logits = torch.einsum("nchw,kc->nkhw", features.float(), self.weight) + self.bias.view(1, -1, 1, 1)
             probs = logits.softmax(dim=1)[:, self.garment]
             best = self.garment[probs.argmax(dim=1)]
-            return probs.sum(dim=1).cpu().numpy(), best.cpu().numpy()
+            active = features.float().sum(dim=1)
+            return probs.sum(dim=1).cpu().numpy(), best.cpu().numpy(), active.cpu().numpy()
 
     def localise(self, images: list[Image.Image]) -> list[Localised]:
         """The garment regions of each photo (boxes in its own pixels)."""
         if not images:
             return []
         pixels = np.stack([to_pixels(image, self.prep) for image in images])
-        maps, classes = self.garment_maps(pixels)
-        return [self._regions(img, px, gm, cl) for img, px, gm, cl in zip(images, pixels, maps, classes, strict=True)]
+        maps, classes, active = self.garment_maps(pixels)
+        return [self._regions(img, *per) for img, *per in zip(images, pixels, maps, classes, active, strict=True)]
 
-    def _regions(self, image: Image.Image, pixels: np.ndarray, gmap: np.ndarray, cls: np.ndarray) -> Localised:
+    def _regions(
+        self, image: Image.Image, pixels: np.ndarray, gmap: np.ndarray, cls: np.ndarray, amap: np.ndarray
+    ) -> Localised:
         side = self.prep.size
         fit = fit_geometry(image.width, image.height, side, self.prep.fit)
-        up = np.asarray(Image.fromarray(gmap.astype(np.float32), "F").resize((side, side), Image.Resampling.BILINEAR))
         content = np.zeros((side, side), bool)
         x0, y0, x1, y1 = fit.box
         content[y0:y1, x0:x1] = True
-        up = np.where(content & (pixels.min(axis=0) < STUDIO_WHITE), up, 0.0)
+        mask = content & (pixels.min(axis=0) < STUDIO_WHITE)  # the foreground: neither pad nor studio white
+
+        def upsample(m: np.ndarray) -> np.ndarray:
+            up = np.asarray(Image.fromarray(m.astype(np.float32), "F").resize((side, side), Image.Resampling.BILINEAR))
+            return np.where(mask, up, 0.0)
+
+        up = upsample(gmap)
         peak = float(up.max())
         if peak < self.min_score:
             return Localised([], "no-garment", image.size)
@@ -160,6 +172,20 @@ class Localiser:
                     mx, my = (cols.stop - cols.start) * g / 2, (rows.stop - rows.start) * g / 2
                     square = (cols.start - mx, rows.start - my, cols.stop + mx, rows.stop + my)
                     candidates.append(Region(_to_photo(square, fit), score * (1 - 0.01 * g), guess))
+        active = upsample(amap)
+        top = float(active.max())
+        for t in self.active_thresholds:  # whole objects (a person in an outfit), kept where a garment is seen
+            for rows, cols in _components(active >= t * top) if top > 0 else []:
+                if (rows.stop - rows.start) * (cols.stop - cols.start) < self.min_area * side * side:
+                    continue
+                score = float(up[rows, cols].max())
+                if score < self.min_score:
+                    continue
+                r, c = np.unravel_index(int(up[rows, cols].argmax()), up[rows, cols].shape)
+                guess = GARMENT_CLASSES[int(cls[min(int((rows.start + r) / cell), cls.shape[0] - 1),
+                                                min(int((cols.start + c) / cell), cls.shape[1] - 1)])]  # fmt: skip
+                box = (cols.start, rows.start, cols.stop, rows.stop)
+                candidates.append(Region(_to_photo(box, fit), score * 0.995, guess))
         kept: list[Region] = []
         for region in sorted(candidates, key=lambda r: -r.score):
             if all(iou(region.box, k.box) < self.nms for k in kept):
