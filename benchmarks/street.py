@@ -62,6 +62,32 @@ def scenes(root: Path, gallery: list[str], distractors: list[str], n: int, seed:
     return out
 
 
+def deepfashion2(root: Path, limit: int) -> tuple[list[str], list[bytes], list[tuple[bytes, list[Placed]]]]:
+    """A DeepFashion2 folder (``image/<n>.jpg``, ``annos/<n>.json`` with ``source``, ``pair_id`` and ``itemN``
+    boxes and styles): the gallery is every shop item (style > 0) cropped to its box, keyed ``pair-style``; the
+    scenes are the first ``limit`` user photos, each item a placed box (a distractor when its style is 0 or no
+    shop item has its key)."""
+    import io
+
+    shop: dict[str, bytes] = {}
+    users: list[tuple[bytes, list[tuple[str, tuple[int, int, int, int]]]]] = []
+    for anno in sorted((root / "annos").glob("*.json")):
+        meta = json.loads(anno.read_text())
+        data = (root / "image" / f"{anno.stem}.jpg").read_bytes()
+        items = [(f"{meta['pair_id']}-{v['style']}" if v.get("style") else "", tuple(int(c) for c in
+                  v["bounding_box"])) for k, v in sorted(meta.items()) if k.startswith("item")]  # fmt: skip
+        if meta.get("source") == "shop":
+            photo = Image.open(io.BytesIO(data)).convert("RGB")
+            for key, box in items:
+                if key and key not in shop:
+                    shop[key] = jpeg_bytes(photo.crop(box), 92)
+        elif len(users) < limit:
+            users.append((data, items))
+    composed = [(data, [Placed(key or f"unpaired-{n}", box, key not in shop) for key, box in items])
+                for n, (data, items) in enumerate(users)]  # fmt: skip
+    return list(shop), list(shop.values()), composed
+
+
 def ranks(queries: np.ndarray, gallery: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` nearest gallery vectors of every query (exact cosine: unit vectors)."""
     sims = queries @ gallery.T
@@ -99,18 +125,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Compose, embed, localise and score; returns the JSON-able result."""
     from embedding.encoder import Encoder
 
-    root = Path(args.images)
-    styles = pd.read_csv(root / "styles.csv", dtype={"id": str})
-    ids = [i for i in styles["id"] if (root / "images" / f"{i}.jpg").is_file()]
-    gallery_ids, distractor_ids = split_ids(ids, args.distractor_fraction)
+    if args.deepfashion2:
+        root = Path(args.deepfashion2)
+        gallery_ids, gallery_blobs, composed = deepfashion2(root, args.scenes)
+        distractor_ids: list[str] = sorted({p.key for _, ps in composed for p in ps if p.distractor})
+    else:
+        root = Path(args.images)
+        styles = pd.read_csv(root / "styles.csv", dtype={"id": str})
+        ids = [i for i in styles["id"] if (root / "images" / f"{i}.jpg").is_file()]
+        gallery_ids, distractor_ids = split_ids(ids, args.distractor_fraction)
+        gallery_blobs = [(root / "images" / f"{i}.jpg").read_bytes() for i in gallery_ids]
     encoder = Encoder(args.model, True, device=args.device, colour_weight=args.colour_weight, workers=0)
     localiser = Localiser(args.model, args.region_size, args.max_regions, args.min_score, device=args.device)
     start = time.perf_counter()
-    gvec, kept = encoder.embed_bytes([(root / "images" / f"{i}.jpg").read_bytes() for i in gallery_ids])
+    gvec, kept = encoder.embed_bytes(gallery_blobs)
     gallery_ids = [gallery_ids[i] for i in kept]
     gallery_s = time.perf_counter() - start
     index = {g: n for n, g in enumerate(gallery_ids)}
-    composed = scenes(root, gallery_ids, distractor_ids, args.scenes, args.seed, (args.width, args.height))
+    if not args.deepfashion2:
+        composed = scenes(root, gallery_ids, distractor_ids, args.scenes, args.seed, (args.width, args.height))
     blobs = [b for b, _ in composed]
     start = time.perf_counter()
     whole, _ = encoder.embed_bytes(blobs)
@@ -131,7 +164,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if p.distractor:
                 continue
             planted += 1
-            g = index[p.key]
+            g = index.get(p.key, -1)
             hits["whole@1"] += int(whole_top[s, 0] == g)
             hits["whole@20"] += int(g in whole_top[s, :k])
             tops = by_scene.get(s, [])
@@ -143,10 +176,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                    for s, boxes in enumerate(truth) for t in boxes)  # fmt: skip
     n_boxes = sum(len(t) for t in truth)
     result = {
-        "data": str(root), "gallery": len(gallery_ids), "distractor_products": len(distractor_ids),
+        "data": str(root), "format": "deepfashion2" if args.deepfashion2 else "composed styles.csv scenes",
+        "gallery": len(gallery_ids), "distractor_products": len(distractor_ids),
         "scenes": len(composed), "planted": planted, "boxes": n_boxes,
-        "whole_r1": hits["whole@1"] / planted, "whole_r20": hits["whole@20"] / planted,
-        "localised_r1": hits["localised@1"] / planted, "localised_r20": hits["localised@20"] / planted,
+        "whole_r1": hits["whole@1"] / max(1, planted), "whole_r20": hits["whole@20"] / max(1, planted),
+        "localised_r1": hits["localised@1"] / max(1, planted), "localised_r20": hits["localised@20"] / max(1, planted),
         "ap50": average_precision(found, truth), "box_recall": recalled / max(1, n_boxes),
         "regions_per_scene": len(regions.owners) / max(1, len(composed)), "outcomes": regions.outcomes,
         "whole_img_per_s": len(blobs) / max(whole_s, 1e-9), "social_img_per_s": len(blobs) / max(region_s, 1e-9),
@@ -196,6 +230,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--max-regions", type=int, default=6)
     p.add_argument("--min-score", type=float, default=0.25)
     p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--deepfashion2",
+        default=None,
+        metavar="DIR",
+        help="user photos of a DeepFashion2 folder (image/, annos/) against its shop items instead",
+    )
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     result = run(args)
