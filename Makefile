@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.fti-installed
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .PHONY: venv demo test test-fast lint format bench-embed bench-search bench-crawl bench-rank bench-quality clean
-.PHONY: bench-forecast bench-parse-pages bench-bot-wall bench-projection
+.PHONY: bench-forecast bench-parse-pages bench-bot-wall bench-projection bench-street
 .PHONY: airflow up down test-faults
 
 $(STAMP): pyproject.toml
@@ -54,6 +54,11 @@ bench-quality: $(STAMP)  ## triplet model quality: random-init vs pretrained vs 
 
 bench-projection: $(STAMP)  ## served width 1344 vs 512 vs 256 vs 128 (catalog PCA): category and street R@1 on real photos, two splits
 	$(BIN)/python -m benchmarks.projection --images $(FTI_REAL_IMAGES) --dims 512,256,128 --whiten
+
+BENCH_STREET_FLAGS ?= --scenes 300 --out .fti/bench-street.json
+
+bench-street: $(STAMP)  ## street scenes of real product cut-outs: whole-photo vs localised R@1/R@20, box AP/recall, img/s
+	$(BIN)/python -m benchmarks.street --images $(FTI_REAL_IMAGES) $(BENCH_STREET_FLAGS)
 
 bench-rank: $(STAMP)  ## ranking 10k posts x 100k designs: product path (default settings: in memory over Milvus Lite) vs exact numpy, one run
 	$(BIN)/python -m benchmarks.rank --posts 10000 --designs 100000 --dim 256

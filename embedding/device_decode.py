@@ -4,7 +4,7 @@ On a GPU the CPU cannot decode as fast as the model embeds (15 decoding processe
 ~20,000 for lite0's forward on an H100). Here threads only *read* encoded bytes (file or S3, in order, a few
 batches ahead) and the decoding happens where the model runs: a batch of JPEGs goes through
 ``torchvision.io.decode_jpeg(list, device=…)`` (nvJPEG on CUDA) on a side CUDA stream, each image is resized
-to the model's input on the device (bicubic with antialiasing, what Pillow's resize does) and its colour
+to the model's input on the device (aspect kept, bicubic with antialiasing, what Pillow's resize does) and its colour
 histogram taken there, so copying and decoding batch n+1 overlap the forward of batch n.
 
 Images that are not JPEG (PNG, WEBP, GIF) are decoded per image on the CPU (:func:`embedding.pixels.decode_pixels`)
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from embedding.pixels import COLOUR_BINS, EmbeddingError, decode_pixels
+from include.core.imagefit import FILL, MIN_GARMENT_SHARE, STUDIO_WHITE, fit_geometry
 from training.backbones import Preprocessing
 
 log = logging.getLogger(__name__)
@@ -52,31 +53,52 @@ class DeviceBatch:
     ready: Any = field(default=None, repr=False)  # a CUDA event recorded after decoding, or None
 
 
-def resize_on_device(chw: Any, size: int) -> Any:
+def resize_on_device(chw: Any, size: int, mode: str = "pad") -> Any:
     """uint8 ``(3, H, W)`` tensor → uint8 ``(3, size, size)``, bicubic with antialiasing (Pillow's resize).
 
-    The same square resize as :func:`embedding.pixels.to_pixels`, so both paths give the model the same input.
+    The same aspect-preserving fit as :func:`embedding.pixels.to_pixels` (:func:`include.core.imagefit.fit_geometry`:
+    white pad or centre crop), so both paths give the model the same input.
     """
     import torch
 
     if chw.shape[-2:] == (size, size):
         return chw
-    x = torch.nn.functional.interpolate(
-        chw[None].float(), size=(size, size), mode="bicubic", antialias=True, align_corners=False
-    )
-    return x[0].round_().clamp_(0, 255).to(torch.uint8)
+    fit = fit_geometry(int(chw.shape[-1]), int(chw.shape[-2]), size, mode)
+    left, top, right, bottom = fit.crop
+    x = chw[:, top:bottom, left:right]
+    w, h = fit.size
+    if (x.shape[-1], x.shape[-2]) != (w, h):
+        x = (
+            torch.nn.functional.interpolate(
+                x[None].float(), size=(h, w), mode="bicubic", antialias=True, align_corners=False
+            )[0]
+            .round_()
+            .clamp_(0, 255)
+            .to(torch.uint8)
+        )
+    if (w, h) == (size, size):
+        return x
+    canvas = torch.full((3, size, size), FILL, dtype=torch.uint8, device=chw.device)
+    ox, oy = fit.offset
+    canvas[:, oy : oy + h, ox : ox + w] = x
+    return canvas
 
 
 def colour_histograms(pixels: Any) -> np.ndarray:
-    """:func:`embedding.pixels.colour_histogram` of a uint8 ``(N, 3, S, S)`` tensor, computed on its device."""
+    """:func:`embedding.pixels.colour_histogram` of a uint8 ``(N, 3, S, S)`` tensor, computed on its device
+    (the central 60 %, studio-white pixels left out unless too few others remain)."""
     import torch
 
     n, _, side, _ = pixels.shape
     lo, hi = int(side * 0.2), int(side * 0.8)
-    bins = (pixels[:, :, lo:hi, lo:hi].to(torch.int32) * COLOUR_BINS) >> 8
+    area = pixels[:, :, lo:hi, lo:hi]
+    garment = area.amin(dim=1) < STUDIO_WHITE  # (N, h, w)
+    share = garment.flatten(1).float().mean(dim=1)
+    use = garment | (share < MIN_GARMENT_SHARE).view(n, 1, 1)
+    bins = (area.to(torch.int32) * COLOUR_BINS) >> 8
     index = (bins[:, 0] * COLOUR_BINS + bins[:, 1]) * COLOUR_BINS + bins[:, 2]
     offset = torch.arange(n, device=pixels.device, dtype=torch.int32).view(n, 1, 1) * COLOUR_BINS**3
-    counts = torch.bincount((index + offset).flatten(), minlength=n * COLOUR_BINS**3).view(n, COLOUR_BINS**3)
+    counts = torch.bincount((index + offset)[use], minlength=n * COLOUR_BINS**3).view(n, COLOUR_BINS**3)
     hist = counts.float().sqrt_()
     hist /= hist.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return hist.cpu().numpy()
@@ -118,7 +140,7 @@ def decode_batch(blobs: Sequence[bytes], prep: Preprocessing, device: str) -> De
     indices = sorted(decoded)
     if not indices:
         return DeviceBatch([], torch.zeros(0, dtype=torch.uint8), np.zeros((0, 64), np.float32), errors, fallbacks)
-    pixels = torch.stack([resize_on_device(decoded[i], prep.size) for i in indices])
+    pixels = torch.stack([resize_on_device(decoded[i], prep.size, prep.fit) for i in indices])
     return DeviceBatch(indices, pixels, colour_histograms(pixels), errors, fallbacks)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedding.pixels import COLOUR_BINS, EmbeddingError, colour_histogram, normalise
+from include.core.imagefit import fit_geometry
 from training.backbones import create_backbone, output_features, preprocessing_for, resolve_device
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class Encoder:
             2x faster than fp32 with unit vectors within 1e-3 cosine of fp32's; fp32 elsewhere.
         projection: A fitted :class:`~embedding.projection.Projection` applied to every vector (see
             :meth:`projected`).
+        image_fit: The aspect-preserving square fit (``pad`` or ``crop``, :mod:`include.core.imagefit`): the same
+            as training's ``data.image_fit``.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class Encoder:
         read_threads: int = 8,
         precision: str = "auto",
         projection: Any = None,
+        image_fit: str = "pad",
     ) -> None:
         import torch
 
@@ -81,7 +85,8 @@ class Encoder:
         self.model_name = model_name
         self.version = version or f"imagenet-{model_name}"
         prep = preprocessing_for(model_name)
-        self.prep = replace(prep, size=image_size) if image_size else prep
+        fit_geometry(1, 1, 1, image_fit)  # refuses an unknown fit now, not at the first image
+        self.prep = replace(prep, size=image_size or prep.size, fit=image_fit)
         self.model = (model if model is not None else create_backbone(model_name, pretrained)).eval()
         self.model = self.model.to(self.device).to(memory_format=torch.channels_last)
         features = feature_dim if model is not None and feature_dim else _width(self.model)

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 MATCH_COLUMNS = [
     "post_sha256", "post_source", "horizon", "post_url", "post_image_key", "likes", "posted_at",
     "neighbour_rank", "design_sha256", "similarity", "product_id", "portal", "title", "brand", "price",
-    "currency", "product_url", "product_image_key",
+    "currency", "product_url", "product_image_key", "region", "region_box", "region_score", "region_category",
 ]  # fmt: skip
 
 
@@ -55,12 +55,20 @@ def match_social(dt: str, lake: Lake | None = None, settings: Settings | None = 
         index, encoder = service_index(conn, lake, settings, create=False)
         if index.count() == 0:
             raise EmptyCatalog(f"the catalog collection {index.collection} is empty: run the embed stage")
+        regions, outcomes = None, None
         with progress_bar(len(blobs), "embed social") as bar:
-            vectors, kept = encoder.embed_bytes(blobs, on_error=lambda i, exc: skipped.append(i), progress=bar)
+            if settings.social_regions == "regions":  # every garment region of a post is matched on its own
+                from embedding.regions import region_vectors
+
+                vectors, kept, regions, skipped, outcomes = region_vectors(encoder, settings, blobs, bar)
+            else:
+                vectors, kept = encoder.embed_bytes(blobs, on_error=lambda i, exc: skipped.append(i), progress=bar)
         neighbours = index.search(vectors, settings.top_k)
     rows = []
-    for post_idx, hits in zip(kept, neighbours, strict=True):
+    for row, (post_idx, hits) in enumerate(zip(kept, neighbours, strict=True)):
         post = posts.iloc[post_idx]
+        where = regions[row] if regions is not None else {"region": 0, "region_box": "", "region_score": 1.0,
+                                              "region_category": ""}  # fmt: skip
         for rank, hit in enumerate(hits):
             rows.append(
                 {
@@ -71,7 +79,7 @@ def match_social(dt: str, lake: Lake | None = None, settings: Settings | None = 
                     "similarity": round(hit["similarity"], 6), "product_id": hit.get("product_id"),
                     "portal": hit.get("source"), "title": hit.get("title"), "brand": hit.get("brand"),
                     "price": hit.get("price"), "currency": hit.get("currency"),
-                    "product_url": hit.get("page_url"), "product_image_key": hit.get("image_key"),
+                    "product_url": hit.get("page_url"), "product_image_key": hit.get("image_key"), **where,
                 }
             )  # fmt: skip
     frame = pd.DataFrame(rows, columns=MATCH_COLUMNS)
@@ -82,6 +90,7 @@ def match_social(dt: str, lake: Lake | None = None, settings: Settings | None = 
     for i in skipped:
         log.warning("skipped undecodable social image %s", posts.iloc[i]["image_key"])
     return {
-        "dt": dt, "matches": key, "posts": len(kept), "rows": len(frame), "skipped": len(skipped),
-        "model_version": encoder.version, "collection": index.collection,
+        "dt": dt, "matches": key, "posts": len(set(kept)), "rows": len(frame), "skipped": len(skipped),
+        "model_version": encoder.version, "collection": index.collection, "social_regions": settings.social_regions,
+        **({"region_outcomes": outcomes} if outcomes is not None else {}),
     }  # fmt: skip

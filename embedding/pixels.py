@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from include.core.imagefit import COLOUR_BINS, colour_histogram_u8, fit_image
 from training.backbones import Preprocessing
 
 
@@ -19,16 +20,17 @@ class EmbeddingError(RuntimeError):
     """An image could not be embedded."""
 
 
-COLOUR_BINS = 4  # per RGB channel: a 64-bin colour histogram
+__all__ = ["COLOUR_BINS", "EmbeddingError", "colour_histogram", "decode", "decode_pixels", "normalise", "to_pixels"]
 
 
 def to_pixels(image: Image.Image, prep: Preprocessing) -> np.ndarray:
-    """Decoded image → CHW uint8 RGB array, bicubic-resized to ``prep.size`` squared (not yet normalised).
+    """Decoded image → CHW uint8 RGB array, fitted to a ``prep.size`` square (not yet normalised): bicubic, the
+    aspect kept (``prep.fit``: white pad or centre crop, :func:`include.core.imagefit.fit_image`), never squashed.
 
     The loader's workers hand these to the model's process: a quarter of the bytes of float32, and normalising a
     whole batch there (on the GPU when present) is cheaper than image by image in NumPy.
     """
-    image = image.convert("RGB").resize((prep.size, prep.size), Image.Resampling.BICUBIC)
+    image = fit_image(image, prep.size, prep.fit)
     return np.ascontiguousarray(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1))
 
 
@@ -53,12 +55,13 @@ def normalise(pixels: Any, prep: Preprocessing) -> Any:
 
 
 def to_array(image: Image.Image, prep: Preprocessing) -> np.ndarray:
-    """Decoded image → normalised CHW float32 array (RGB, bicubic resize to ``prep.size`` squared)."""
+    """Decoded image → normalised CHW float32 array (:func:`to_pixels`, then :func:`normalise`)."""
     return normalise(to_pixels(image, prep), prep)
 
 
 def colour_histogram(chw: np.ndarray, prep: Preprocessing) -> np.ndarray:
-    """Unit-length square-rooted 64-bin RGB histogram of the central 60 % of a model input array.
+    """Unit-length square-rooted 64-bin RGB histogram of the garment pixels of a model input array: the central
+    60 % of the square less its studio-white pixels (:func:`include.core.imagefit.colour_histogram_u8`).
 
     ImageNet features are nearly colour-blind, while a garment's colour is half of its design: appending
     this histogram (weighted by ``colour_weight``) makes retrieval tell a navy top from a white one.
@@ -72,12 +75,7 @@ def colour_histogram(chw: np.ndarray, prep: Preprocessing) -> np.ndarray:
         mean, std = np.asarray(prep.mean, np.float32), np.asarray(prep.std, np.float32)
         rgb = chw * std.reshape(3, 1, 1) + mean.reshape(3, 1, 1)
         chw = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
-    side = chw.shape[1]
-    lo, hi = int(side * 0.2), int(side * 0.8)
-    bins = (chw[:, lo:hi, lo:hi].reshape(3, -1).astype(np.int32) * COLOUR_BINS) >> 8
-    index = (bins[0] * COLOUR_BINS + bins[1]) * COLOUR_BINS + bins[2]
-    hist = np.sqrt(np.bincount(index, minlength=COLOUR_BINS**3).astype(np.float32))
-    return hist / max(float(np.linalg.norm(hist)), 1e-12)
+    return colour_histogram_u8(chw)
 
 
 def decode_pixels(data: bytes, prep: Preprocessing) -> np.ndarray:

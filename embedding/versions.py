@@ -112,7 +112,7 @@ def make_encoder(settings: Settings, lake: Lake | None = None, version: ModelVer
 
 _ENCODER_SETTINGS = {
     "device", "embed_batch_size", "colour_weight", "embed_workers", "pretrained", "embed_decode",
-    "embed_forward_batch", "embed_read_threads", "embed_precision",
+    "embed_forward_batch", "embed_read_threads", "embed_precision", "image_fit",
 }  # fmt: skip
 _encoders: dict[tuple, Any] = {}
 
@@ -126,6 +126,7 @@ def _make_encoder(settings: Settings, lake: Lake | None, version: ModelVersion):
         "colour_weight": settings.colour_weight, "workers": settings.embed_workers, "version": version.version,
         "decode": settings.embed_decode, "forward_batch": settings.embed_forward_batch,
         "read_threads": settings.embed_read_threads, "precision": settings.embed_precision,
+        "image_fit": settings.image_fit,
     }  # fmt: skip
     if not version.trained:
         return Encoder(version.model_name, settings.pretrained, **common)

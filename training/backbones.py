@@ -44,6 +44,7 @@ class Preprocessing:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     interpolation: str = "bicubic"
+    fit: str = "pad"  # aspect-preserving square fit (include.core.imagefit): pad (white) or crop, never squash
 
 
 def preprocessing_for(model_name: str) -> Preprocessing:

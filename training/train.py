@@ -58,6 +58,21 @@ def build_module(cfg: TrainConfig, item_category: np.ndarray | None = None):
     return module
 
 
+def served_fit() -> str:
+    """The square fit of the embedding service (``FTI_IMAGE_FIT``): training and evaluation use the same one."""
+    from include.core.settings import get_settings
+
+    return get_settings().image_fit
+
+
+def served_colour_weight() -> float:
+    """The colour weight of the vectors the embedding service stores (``FTI_COLOUR_WEIGHT``): the gate scores
+    those vectors, not the model's output alone."""
+    from include.core.settings import get_settings
+
+    return get_settings().colour_weight
+
+
 def dataloaders(cfg: TrainConfig, ls: LabelledSet) -> tuple[Any, Any, np.ndarray]:
     """Train loader (M-per-class sampler or offline triplets), val loader, and the val rows that are queries."""
     from training.datasets import ImageDataset, TripletDataset, loader, m_per_class_sampler
@@ -65,10 +80,12 @@ def dataloaders(cfg: TrainConfig, ls: LabelledSet) -> tuple[Any, Any, np.ndarray
     from training.transforms import consumer_transform, eval_transform, light_transform
 
     size, name, bs, workers = cfg.image_size(), cfg.model.backbone, cfg.trainer.batch_size, cfg.data.num_workers
+    image_fit = served_fit()
     train_rows = ls.split("train")
     images = ImageDataset(
-        train_rows, ls.source, light_transform(name, size), consumer_transform(name, size), cfg.data.consumer_aug_p
-    )
+        train_rows, ls.source, light_transform(name, size, image_fit), consumer_transform(name, size, image_fit),
+        cfg.data.consumer_aug_p,
+    )  # fmt: skip
     if cfg.mining.strategy == "online":
         sampler = m_per_class_sampler(images.labels, cfg.mining.m_per_class, bs, cfg.seed)
         train = loader(images, sampler.batch_size, workers, sampler=sampler, seed=cfg.seed)
@@ -79,7 +96,7 @@ def dataloaders(cfg: TrainConfig, ls: LabelledSet) -> tuple[Any, Any, np.ndarray
         log.info("offline miner: %d triplets", len(triplets))
         train = loader(TripletDataset(images, triplets), max(1, bs // 3), workers, shuffle=True, seed=cfg.seed)
     val_rows = ls.split("val")
-    val = loader(ImageDataset(val_rows, ls.source, eval_transform(name, size)), bs, workers)
+    val = loader(ImageDataset(val_rows, ls.source, eval_transform(name, size, image_fit)), bs, workers)
     return train, val, (val_rows["domain"] == "consumer").to_numpy()
 
 
@@ -178,7 +195,12 @@ def run_training(
     work_dir = Path(cfg.trainer.work_dir) / f"{time.strftime('%Y%m%dT%H%M%S')}-{ls.fingerprint[:8]}"
     net, info = fit(cfg, ls, work_dir)
     size = cfg.image_size()
-    ev = {"batch_size": cfg.trainer.batch_size * 2, "workers": cfg.data.num_workers}
+    ev = {
+        "batch_size": cfg.trainer.batch_size * 2,
+        "workers": cfg.data.num_workers,
+        "colour_weight": served_colour_weight(),
+        "fit": served_fit(),
+    }  # the served vectors, fitted as served
     metrics = evaluate(net, ls, ("val",), cfg.model.backbone, size, **ev)
     incumbent = registry.load_embedder(lake)
     inc_metrics = evaluate(incumbent, ls, ("val",), incumbent.model_name, incumbent.image_size, **ev)

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     embed_projection_whiten: bool = Field(False, description="Whiten the PCA of embed_projection_dim.")
     embed_projection_sample: int = Field(5000, ge=2, description="Catalog images the projection is fitted on.")
     device: str = Field("auto", description="'auto' uses CUDA when present, else CPU.")
+    image_fit: str = Field(
+        "pad", pattern="^(pad|crop)$",
+        description="Square fit of every image, training and serving alike: white pad or centre crop (no squash).",
+    )  # fmt: skip
 
     min_image_side: int = Field(64, ge=1, description="Images smaller than this (pixels) fail validation.")
     min_batch_rows: int = Field(1, ge=0, description="A batch with fewer rows fails validation.")
@@ -95,6 +99,15 @@ class Settings(BaseSettings):
     match_threshold: float = Field(0.5, description="Cosine similarity below which a neighbour is no match.")
     match_margin: float = Field(0.0, ge=0, description="Neighbours within this of the best one also vote.")
     report_top_n: int = Field(50, ge=1, description="Designs kept in the published table.")
+    # Garment regions of social photos (embedding/regions.py; docs/training.md "Street photos").
+    social_regions: str = Field(
+        "whole", pattern="^(whole|regions)$",
+        description="Match each social photo whole, or each detector-free garment region of it on its own.",
+    )  # fmt: skip
+    region_model: str = Field("tf_efficientnet_lite0", description="Offline classifier whose activations localise.")
+    region_size: int = Field(448, ge=64, description="Input side of the region localisation pass.")
+    max_regions: int = Field(6, ge=1, description="Garment regions kept per social photo.")
+    region_min_score: float = Field(0.25, ge=0, le=1, description="Garment probability below which a photo has none.")
     # Trend scoring, momentum, themes (include/trends/scoring.py, momentum.py, themes.py; docs/reports.md).
     recency_half_life_hours: float = Field(72.0, gt=0, description="A post's vote halves every this many hours.")
     min_source_posts: int = Field(20, ge=1, description="A source showing fewer posts is divided by this many.")

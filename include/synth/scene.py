@@ -200,19 +200,14 @@ def render_consumer_view(design: Design, rng: np.random.Generator, size: tuple[i
     return _compose_view(subject, pts, rng, size)
 
 
-def consumer_view_of_photo(
-    img: Image.Image, rng: np.random.Generator, size: tuple[int, int] = (320, 320)
-) -> Image.Image:
-    """A consumer-style view of a real white-background product photo (the same augmentations as designs).
+def cut_out(img: Image.Image) -> Image.Image:
+    """A white-background product photo as an RGBA cut-out: what differs from the studio white and everything it
+    encloses is opaque, the white reachable from an edge transparent (a soft, halo-free edge)."""
+    return _cut_out(img)[0]
 
-    Args:
-        img: Catalog photo on a (near) white studio background.
-        rng: Random generator.
-        size: Output (width, height).
 
-    Returns:
-        An RGB image of ``size``.
-    """
+def _cut_out(img: Image.Image) -> tuple[Image.Image, np.ndarray]:
+    """:func:`cut_out` and its hard background mask (before the edge is softened)."""
     rgb = np.asarray(img.convert("RGB"), np.int16)
     fg = (rgb.min(2) < 232) | (rgb.max(2) - rgb.min(2) > 14)
     m = Image.fromarray((fg * 255).astype(np.uint8))
@@ -229,6 +224,23 @@ def consumer_view_of_photo(
     alpha = alpha.filter(ImageFilter.MinFilter(5)).filter(ImageFilter.GaussianBlur(1))  # no white halo
     subject = img.convert("RGB")
     subject.putalpha(alpha)
+    return subject, outside
+
+
+def consumer_view_of_photo(
+    img: Image.Image, rng: np.random.Generator, size: tuple[int, int] = (320, 320)
+) -> Image.Image:
+    """A consumer-style view of a real white-background product photo (the same augmentations as designs).
+
+    Args:
+        img: Catalog photo on a (near) white studio background.
+        rng: Random generator.
+        size: Output (width, height).
+
+    Returns:
+        An RGB image of ``size``.
+    """
+    subject, outside = _cut_out(img)
     ya, xa = np.nonzero(~outside[::2, ::2])
     if len(xa) == 0:
         ya, xa = np.mgrid[0 : img.height : 4, 0 : img.width : 4].reshape(2, -1) // 2

@@ -8,7 +8,9 @@ A post's vote for a design weighs
   average post weighs 1 on every platform (Pinterest search gives no like counts, Instagram hundreds).
 
 A post votes for its best design and any other within ``margin`` of it; its weight is split between them (one
-post, one vote). Near-duplicate catalog images (the same design on several portals) are merged before voting.
+post, one vote). When the match step matched garment regions (``FTI_SOCIAL_REGIONS=regions``) each region of a
+post votes so, once, and a post votes at most once per design (its best region for it). Near-duplicate catalog
+images (the same design on several portals) are merged before voting.
 
 **Per-source normalisation: points per 1,000 posts seen.** A source's votes are divided by the number of posts
 it delivered for the date (its validated manifest rows; the posts of its match rows when no manifest is given)
@@ -139,12 +141,18 @@ def weighted_votes(
     if matches.empty:
         return pd.DataFrame(columns=cols)
     m = matches[["post_sha256", "design_sha256", "similarity"]].copy()
+    # The voter: the post, or one garment region of it (one vote each).
+    m["voter"] = m["post_sha256"] + ("#" + matches["region"].astype(str) if "region" in matches else "")
     m["design_id"] = m["design_sha256"].map(lambda s: (groups or {}).get(s, s))
-    # Near-duplicates merged: a post's best member per design.
-    m = m.sort_values(["post_sha256", "design_id", "similarity", "design_sha256"], ascending=[True, True, False, True])
-    m = m.drop_duplicates(["post_sha256", "design_id"], keep="first")
-    best = m.groupby("post_sha256")["similarity"].transform("max")
+    # Near-duplicates merged: a voter's best member per design.
+    m = m.sort_values(["voter", "design_id", "similarity", "design_sha256"], ascending=[True, True, False, True])
+    m = m.drop_duplicates(["voter", "design_id"], keep="first")
+    best = m.groupby("voter")["similarity"].transform("max")
     m = m[(m["similarity"] >= params.threshold) & (m["similarity"] >= best - params.margin)]
+    m["share"] = 1.0 / m.groupby("voter")["design_id"].transform("count")
+    # A post votes at most once per design: its best region for it (the regions' shares stay theirs).
+    m = m.sort_values(["post_sha256", "design_id", "similarity", "voter"], ascending=[True, True, False, True])
+    m = m.drop_duplicates(["post_sha256", "design_id"], keep="first")
     if m.empty:
         return pd.DataFrame(columns=cols)
     m = m.merge(post_table(matches, posts), on="post_sha256", how="left")
@@ -154,8 +162,7 @@ def weighted_votes(
     m["likes"] = pd.to_numeric(m["likes"], errors="coerce").fillna(0).clip(lower=0).astype("int64")
     scale = m["source"].astype(str).map(engagement_scale(matches, posts)).fillna(1.0).clip(lower=1e-9)
     m["w_engagement"] = (1.0 + np.log1p(m["likes"].astype(float))) / scale
-    share = 1.0 / m.groupby("post_sha256")["design_id"].transform("count")
-    m["weight"] = m["w_similarity"] * m["w_recency"] * m["w_engagement"] * share
+    m["weight"] = m["w_similarity"] * m["w_recency"] * m["w_engagement"] * m["share"]
     seen = posts_seen(matches, posts)
     m["points"] = 0.0
     for source, idx in m.groupby("source", sort=True).groups.items():

@@ -95,3 +95,24 @@ def test_below_threshold_and_empty():
     rows = [match("p1", "a", 0.4)]
     assert weighted_votes(pd.DataFrame(rows), None, DT, ScoringParams()).empty
     assert score_designs(weighted_votes(pd.DataFrame(columns=list(rows[0])), None, DT, ScoringParams())).empty
+
+
+def test_a_post_votes_once_per_region_and_once_per_design():
+    """Regions mode: a post's top and trousers each vote; two regions matching one design give it one vote."""
+    rows = [
+        {**match("p1", "top", 0.9), "region": 0}, {**match("p1", "jeans", 0.6, 1), "region": 0},
+        {**match("p1", "jeans", 0.8), "region": 1}, {**match("p1", "top", 0.7, 1), "region": 1},
+        {**match("p1", "top", 0.85), "region": 2},  # a second region showing the same top
+        {**match("p2", "top", 0.75), "region": 0},
+    ]  # fmt: skip
+    votes = weighted_votes(pd.DataFrame(rows), None, DT, ScoringParams(min_source_posts=1))
+    p1 = votes[votes.post_sha256 == "p1"].set_index("design_id")
+    assert sorted(p1.index) == ["jeans", "top"]  # each region's best design, each design once
+    assert p1.loc["top", "similarity"] == pytest.approx(0.9) and p1.loc["jeans", "similarity"] == pytest.approx(0.8)
+    assert p1.loc["top", "w_similarity"] * p1.loc["top", "w_recency"] * p1.loc["top", "w_engagement"] == (
+        pytest.approx(p1.loc["top", "weight"])
+    )  # a whole vote per region, not a post's vote split between its regions
+    scores = score_designs(votes)
+    assert scores.loc["top", "support_posts"] == 2 and scores.loc["jeans", "support_posts"] == 1
+    whole = weighted_votes(pd.DataFrame(rows).drop(columns="region"), None, DT, ScoringParams(min_source_posts=1))
+    assert sorted(whole[whole.post_sha256 == "p1"].design_id) == ["top"]  # the whole photo: one vote, its best
