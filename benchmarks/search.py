@@ -194,7 +194,7 @@ def backend(uri: str, base: np.ndarray, queries: np.ndarray, truth: np.ndarray, 
 
             index.config = next(c for c in configs if c.ef == point.get("ef", 0) and c.nprobe == point.get("nprobe", 0))
             embedded["nq_sweep"] = nq_sweep(index, queries, truth, position, args)
-            embedded["memory"] = memory_paths(index, queries, truth, position, args)
+            embedded["memory"] = memory_paths(index, queries, truth, position, args, configs, qps_one_per_call)
     head = {"insert_s": round(insert_s, 1), "build_s": round(build_s, 1)}
     return {**head, **point, "index": report, "sweep": sweep, **embedded}
 

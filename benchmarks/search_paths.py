@@ -41,22 +41,25 @@ def nq_sweep(index, queries: np.ndarray, truth: np.ndarray, position: dict, args
     return rows
 
 
-def memory_paths(index, queries: np.ndarray, truth: np.ndarray, position: dict, args: argparse.Namespace) -> dict:
-    """Exact and HNSW (each swept ``ef``) in memory over the collection's vectors, and the default's choice."""
-    from benchmarks.search import qps_one_per_call, search_configs
+def memory_paths(
+    index, queries: np.ndarray, truth: np.ndarray, position: dict, args: argparse.Namespace, configs: list,
+    qps_one_per_call,
+) -> dict:  # fmt: skip
+    """Exact and HNSW (each of ``configs``' ``ef``) in memory over the collection's vectors, and the default's
+    choice; ``qps_one_per_call`` is the search benchmark's."""
     from embedding.memory_search import SearchPolicy, choose_path
     from include.core.settings import Settings
 
     policy = SearchPolicy("memory", exact_max_rows=0, device=args.device)
     out: dict = {}
     for kind in ("exact", "hnsw"):
-        configs = search_configs(args) if kind == "hnsw" else [index.config]
+        kind_configs = configs if kind == "hnsw" else [index.config]
         policy = replace(policy, exact_max_rows=len(position) if kind == "exact" else 0)
-        index.config = replace(configs[0], policy=policy)
+        index.config = replace(kind_configs[0], policy=policy)
         index._memory = None
         mem = index.memory_search()
         rows = []
-        for config in configs:
+        for config in kind_configs:
             index.config = replace(config, policy=policy)
             mem.ef = config.ef
 

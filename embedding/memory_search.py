@@ -1,21 +1,21 @@
 """The in-memory search path: the collection's vectors searched in this process, Milvus the store of record.
 
 Milvus Lite answers a search through a local gRPC round trip, per-query Python lists and its own single index;
-measured at 100k vectors it is slower than brute force (``make bench-search``). So for a catalog that fits in
-memory the collection's vectors are read once (``query_iterator``) and searched here with faiss (the library
-Milvus Lite itself ships with): **exact** (``IndexFlatIP``: a blocked matrix product of the query block with the
-catalog and a heap top-k, all cores; torch on CUDA when ``device`` says so) up to ``FTI_EXACT_SEARCH_MAX_ROWS``
-rows, an in-memory **HNSW** graph (``IndexHNSWFlat``, the collection's ``M``/``efConstruction``/``ef``) above
-that, and Milvus itself above ``FTI_MEMORY_SEARCH_MAX_ROWS`` or on a server (``FTI_SEARCH_PATH=auto``;
-``milvus`` / ``memory`` force one).
+measured at 10k and 100k vectors it is slower than brute force (``make bench-search``). So for a catalog that
+fits in memory the collection's vectors are read once (``query_iterator``) and searched here: **exact** (torch:
+the matrix product of the query block with the catalog and ``topk``, all cores, on CUDA when present) up to
+``FTI_EXACT_SEARCH_MAX_ROWS`` rows, an in-memory **HNSW** graph (faiss ``IndexHNSWFlat``, the library Milvus
+Lite itself ships with; the collection's ``M``/``efConstruction``/``ef``) above that, and Milvus itself above
+``FTI_MEMORY_SEARCH_MAX_ROWS`` or on a server (``FTI_SEARCH_PATH=auto``; ``milvus`` / ``memory`` force one).
 
-Reading a collection back out of Milvus Lite costs ~150 µs a row (its query path builds Python rows: ~15 s at
-100k), so on Milvus Lite the copy is also kept *beside* the file: ``<file>.<collection>.memory.npz`` (ids,
-vectors, metadata, row count), written atomically after a read and loaded in a fraction of a second by the next
-process. Every write through :class:`~embedding.index.CatalogIndex` deletes that file and drops the in-process
-copy, so the next search reads the collection again (Milvus stays the store of record; a Milvus Lite file has
-one writer process at a time, :mod:`embedding.lock`); a copy whose row count is not the collection's is ignored.
-The embed stage warms it after writing (:func:`warm`).
+Reading a collection back out of Milvus Lite costs ~0.2-1.2 ms a row (its query path builds Python rows: 118 s
+for 100k x 1344 measured), so on Milvus Lite the copy is also kept *beside* the file:
+``<file>.<collection>.memory.npz`` (ids, vectors, metadata, row count) and the HNSW graph
+``<file>.<collection>.hnsw-m<M>-efc<efc>.faiss``, written atomically after a read or build and loaded in a
+fraction of a second by the next process. Every write through :class:`~embedding.index.CatalogIndex` deletes
+them and drops the in-process copy, so the next search reads the collection again (Milvus stays the store of
+record; a Milvus Lite file has one writer process at a time, :mod:`embedding.lock`); a copy whose row count is
+not the collection's is ignored. The embed stage warms them after writing (:func:`warm`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class SearchPolicy:
     """Which path answers searches: ``path`` (auto, milvus, memory) and the size thresholds."""
 
     path: str = "milvus"
-    exact_max_rows: int = 5_000
+    exact_max_rows: int = 20_000
     memory_max_rows: int = 2_000_000
     device: str = "cpu"
 
@@ -69,7 +69,7 @@ class MemorySearch:
         ef_construction: HNSW build breadth.
         ef: HNSW search breadth (raised to k).
         meta: Per row, the metadata ``CatalogIndex.search`` returns (None: ids only).
-        device: ``cpu`` (faiss), ``cuda`` (torch, exact only) or ``auto`` (CUDA when present).
+        device: Where exact search runs: ``cpu``, ``cuda`` or ``auto`` (CUDA when present); HNSW is on the CPU.
         graph: File of the HNSW graph of exactly these rows: loaded when present (and of as many rows), else
             written after building.
     """
@@ -96,18 +96,17 @@ class MemorySearch:
         start = time.perf_counter()
         self._torch = None
         self.loaded_graph = False
-        if kind == "exact" and device.startswith("cuda"):
+        if kind == "exact":  # torch matmul + topk: all cores even for one query (faiss scans one on one core)
             import torch
 
             self._torch = torch.from_numpy(self.vectors).to(device)
-        elif kind == "exact":
-            self.index = faiss.IndexFlatIP(dim)
+            self.index = None
         elif kind == "hnsw" and graph is not None and (stored := _read_graph(graph, len(self.vectors))) is not None:
             self.index, self.loaded_graph = stored, True
         else:
             self.index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
             self.index.hnsw.efConstruction = ef_construction
-        if self._torch is None and len(self.vectors) and self.index.ntotal == 0:
+        if kind == "hnsw" and len(self.vectors) and self.index.ntotal == 0:
             self.index.add(self.vectors)
             if kind == "hnsw" and graph is not None:
                 _write_graph(self.index, graph)
@@ -126,7 +125,8 @@ class MemorySearch:
         if self._torch is not None:
             import torch
 
-            sims, idx = torch.topk(torch.from_numpy(q).to(self.device) @ self._torch.T, k, dim=1)
+            with torch.inference_mode():
+                sims, idx = torch.topk(torch.from_numpy(q).to(self.device) @ self._torch.T, k, dim=1)
             return idx.cpu().numpy().astype(np.int64), sims.float().cpu().numpy()
         if self.kind == "hnsw":
             self.index.hnsw.efSearch = max(self.ef, k)

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
         "auto", pattern="^(auto|milvus|memory)$",
         description="Who answers searches: auto (Milvus Lite: in memory; server: Milvus), milvus, or memory.",
     )  # fmt: skip
-    exact_search_max_rows: int = Field(5_000, ge=0, description="In memory: exact search up to this many rows.")
+    exact_search_max_rows: int = Field(20_000, ge=0, description="In memory: exact search up to this many rows.")
     memory_search_max_rows: int = Field(2_000_000, ge=0, description="In memory: HNSW up to this many rows.")
     index_keep_versions: int = Field(2, ge=0, description="Previous catalog collections kept for rollback.")
     reindex_min_recall: float = Field(0.99, ge=0, le=1, description="recall@10 a new collection must reach.")
