@@ -26,9 +26,9 @@ def test_scores_count_category_street_and_same_top1():
 
 @pytest.mark.skipif(not (REAL / "styles.csv").exists(), reason="real photos not beside this checkout")
 def test_tiny_run_on_real_photos_evaluates_each_half_with_the_other_halfs_pca():
-    result = bench.main(["--images", str(REAL), "--limit", "40", "--dims", "80", "--no-street", "--workers", "0"])
+    result = bench.main(["--images", str(REAL), "--limit", "40", "--dims", "72", "--no-street", "--workers", "0"])
     assert result["photos"] == 40 and result["full_dim"] == 1344
     assert len(result["splits"]) == 2
     for rows in result["splits"].values():
-        assert set(rows) == {"1344", "80"} and rows["80"]["pca"] == 16
-        assert 0 <= rows["80"]["category_r1"] <= 1 and "street_r1" not in rows["80"]
+        assert set(rows) == {"1344", "72"} and rows["72"]["pca"] == 8
+        assert 0 <= rows["72"]["category_r1"] <= 1 and "street_r1" not in rows["72"]
