@@ -22,7 +22,7 @@ from include.ops.demo import pipeline_dags
 from include.ops.standalone import Standalone, prepare_home, standalone_env
 from tests.conftest import free_port
 
-CHAIN_TIMEOUT = 360  # seconds for crawls -> validate -> embed -> rank -> publish on 2 shared cores
+CHAIN_TIMEOUT = 600  # seconds for crawls -> validate -> embed -> rank -> publish on 2 shared cores
 TERMINAL = {"success", "failed"}
 
 
