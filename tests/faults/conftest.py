@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.crawlers.loopback import LoopbackSite
 from tests.faults.shop import shop_routes, source_entry
@@ -17,20 +16,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/faults/" in str(item.fspath):
             item.add_marker(pytest.mark.faults)
-
-
-@pytest.fixture
-def registry(tmp_path, monkeypatch):
-    """Write a registry of the given sources and point ``FTI_SOURCES_FILE`` at it."""
-    from include.core.settings import get_settings
-
-    def write(*sources: dict) -> None:
-        path = tmp_path / "sources.yaml"
-        path.write_text(yaml.safe_dump({"sources": list(sources)}))
-        monkeypatch.setenv("FTI_SOURCES_FILE", str(path))
-        get_settings.cache_clear()
-
-    return write
 
 
 @pytest.fixture
