@@ -6,6 +6,7 @@ import io
 import os
 
 import pytest
+import yaml
 from PIL import Image
 
 from include.core.ports import free_port
@@ -24,6 +25,20 @@ def isolated_settings(tmp_path, monkeypatch):
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def use_sources(tmp_path, monkeypatch):
+    """Point ``FTI_SOURCES_FILE`` at a registry holding the given source dicts."""
+    from include.core.settings import get_settings
+
+    def write(*sources: dict) -> None:
+        path = tmp_path / "sources.yaml"
+        path.write_text(yaml.safe_dump({"sources": list(sources)}))
+        monkeypatch.setenv("FTI_SOURCES_FILE", str(path))
+        get_settings.cache_clear()
+
+    return write
 
 
 @pytest.fixture(scope="session")

@@ -19,11 +19,11 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture
-def shop(registry, monkeypatch, tmp_path):
+def shop(use_sources, monkeypatch, tmp_path):
     """A 6-product loopback shop registered as source ``fault_shop``; ``shop.routes`` can be swapped."""
     monkeypatch.setenv("FTI_CRAWL_LOCK_DIR", str(tmp_path / "locks"))
     with LoopbackSite(shop_routes(6)) as site:
-        registry(source_entry("fault_shop", site.url))
+        use_sources(source_entry("fault_shop", site.url))
         yield site
 
 
